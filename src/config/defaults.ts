@@ -1,0 +1,83 @@
+/**
+ * Every training option, with its default. A preset lists only what differs
+ * (src/config/presets/*.ts); command-line flags override the preset. The
+ * resolved config is stored in each run folder and in every checkpoint.
+ */
+export type Activation = 'leakyrelu' | 'relu';
+export type Architecture = 'mlp';
+
+export interface TrainConfig {
+  /** Name of the preset the run started from (informational). */
+  preset: string;
+  /** Network family. `mlp` is the paper's fully connected GAN. */
+  architecture: Architecture;
+  /** Square image side in pixels. The paper: 120 (120x120x3 = 43,200 values). */
+  resolution: number;
+  /** Length of the generator's input noise vector. The paper (Keras-GAN): 100. */
+  latentDim: number;
+  /** Hidden Dense widths of the generator, in order. The paper doubles from 256 to 2048. */
+  generatorUnits: number[];
+  /** Hidden Dense widths of the discriminator, in order. The paper: 1024, 512, 256. */
+  discriminatorUnits: number[];
+  /** Hidden activation of both networks: Table 1 compares LeakyReLU with ReLU. */
+  activation: Activation;
+  /** Negative slope of LeakyReLU (Keras-GAN and Radford et al.: 0.2). */
+  leakyAlpha: number;
+  /** BatchNormalization momentum in the generator (the paper: 0.8, as in Keras-GAN). */
+  batchNormMomentum: number;
+  /** Adam learning rate (Table 1: 1e-4 or 2e-4). */
+  learningRate: number;
+  /** Adam first-moment decay: 0.5 in the paper, as Radford et al. recommend. */
+  beta1: number;
+  /** Adam second-moment decay: Keras' default 0.999. */
+  beta2: number;
+  /** Adam epsilon (Keras' default 1e-7). */
+  epsilon: number;
+  /** Real images per discriminator step (and fakes per step; Table 1: 128, 256, 512). */
+  batchSize: number;
+  /** Training iterations, one random batch each (the paper's "epochs"): 20,000. */
+  iterations: number;
+  /** Write a fixed-noise sample grid every N iterations (the paper: 500). 0 turns it off. */
+  sampleEvery: number;
+  /** Faces in each sample grid (Keras-GAN: 5x5). */
+  sampleCount: number;
+  /** Save a resumable checkpoint every N iterations (and always at the end). */
+  checkpointEvery: number;
+  /** Checkpoints kept on disk (the newest ones). */
+  keepCheckpoints: number;
+  /**
+   * Stop early when training has collapsed: D accuracy >= 0.99 and G loss rising
+   * over this many iterations. 0 turns early stopping off (the paper stopped its
+   * poor configurations by hand).
+   */
+  earlyStopPatience: number;
+  /** Seed of every random choice: weight init, noise, batch sampling. */
+  seed: number;
+  /** Train on the first N images of the folder (sorted by name). 0 = all. */
+  limit: number;
+}
+
+export const defaults: TrainConfig = {
+  preset: 'default',
+  architecture: 'mlp',
+  resolution: 120,
+  latentDim: 100,
+  generatorUnits: [256, 512, 1024, 2048],
+  discriminatorUnits: [1024, 512, 256],
+  activation: 'leakyrelu',
+  leakyAlpha: 0.2,
+  batchNormMomentum: 0.8,
+  learningRate: 1e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  batchSize: 128,
+  iterations: 20_000,
+  sampleEvery: 500,
+  sampleCount: 25,
+  checkpointEvery: 500,
+  keepCheckpoints: 2,
+  earlyStopPatience: 0,
+  seed: 42,
+  limit: 0,
+};
