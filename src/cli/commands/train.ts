@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { train } from '../../train/train.js';
+import { action, info } from '../output.js';
+import { ProgressBar } from '../progress.js';
+import { engineOptions, withEngineOptions } from './engine-options.js';
+
+/** Flags that override config keys; values are checked by resolveConfig. */
+const CONFIG_FLAGS: [flag: string, help: string][] = [
+  ['--iterations <n>', 'training iterations, one random batch each (Table 1: 20000)'],
+  ['--batch-size <n>', 'real images per discriminator step (Table 1: 128, 256, 512)'],
+  ['--learning-rate <lr>', 'Adam learning rate (Table 1: 1e-4 or 2e-4)'],
+  ['--activation <name>', 'hidden activation: leakyrelu or relu'],
+  ['--resolution <px>', 'square image side (paper: 120)'],
+  ['--latent-dim <n>', 'length of the noise vector (paper: 100)'],
+  ['--generator-units <list>', 'hidden widths of G, comma-separated (paper: 256,512,1024,2048)'],
+  ['--discriminator-units <list>', 'hidden widths of D, comma-separated (paper: 1024,512,256)'],
+  ['--beta1 <b>', 'Adam beta1 (paper: 0.5)'],
+  ['--sample-every <n>', 'write a fixed-noise sample grid every n iterations, 0 = never (default 500)'],
+  ['--sample-count <n>', 'faces per sample grid (default 25)'],
+  ['--checkpoint-every <n>', 'save a resumable checkpoint every n iterations (default 500)'],
+  ['--keep-checkpoints <n>', 'how many of the newest checkpoints to keep (default 2)'],
+  ['--early-stop-patience <n>', 'stop when D accuracy >= 0.99 and G loss rises for n iterations; 0 = off (default)'],
+  ['--seed <n>', 'seed of weight init, noise and batch sampling (default 42)'],
+  ['--limit <n>', 'train on the first n images of the folder (sorted by name); 0 = all'],
+];
+
+const CONFIG_KEYS = CONFIG_FLAGS.map(([flag]) => flag.split(' ')[0]!.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command('train')
+    .description("train the paper's MLP GAN (or a preset) on a folder of face images")
+    .requiredOption('--data <dir>', 'folder of face images (JPEG, PNG, WebP)')
+    .option('--preset <name>', 'model1 … model6 (the paper\'s Table 1) or tiny', undefined)
+    .requiredOption('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints)')
+    .option('--resume', 'continue the run in --out from its newest checkpoint')
+    .option('--cache-dir <dir>', 'where decoded datasets are cached (default: ~/.cache/fakeface)')
+    .option('--no-cache', 'decode the images every time');
+  for (const [flag, help] of CONFIG_FLAGS) command.option(flag, help);
+  withEngineOptions(command);
+  command.addHelpText('after', '\nExamples:\n  fakeface train --data ../shared/data/utkface-crop_part1 --preset tiny --out runs/tiny\n  fakeface train --data faces/ --preset model2 --out runs/model2\n  fakeface train --data faces/ --out runs/model2 --resume\n');
+  command.action(
+    action(async (opts: Record<string, unknown>) => {
+      const overrides = Object.fromEntries(CONFIG_KEYS.filter((key) => opts[key] !== undefined).map((key) => [key, opts[key]]));
+      let stopRequested = false;
+      const onSigint = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        info('\nfakeface: stopping after this iteration and saving a checkpoint (Ctrl-C again to quit at once)');
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      let bar: ProgressBar | undefined;
+      let dataBar: ProgressBar | undefined;
+      try {
+        const result = await train(
+          {
+            dataDir: opts.data as string,
+            outDir: opts.out as string,
+            preset: opts.preset as string | undefined,
+            overrides,
+            resume: Boolean(opts.resume),
+            cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
+            engine: engineOptions(opts),
+          },
+          {
+            warn: (message) => info(`fakeface: warning: ${message}`),
+            onDataProgress: (done, total) => {
+              dataBar ??= new ProgressBar('decode', total);
+              dataBar.update(done);
+              if (done === total) dataBar.stop();
+            },
+            onStart: (start) => {
+              dataBar?.stop();
+              const c = start.config;
+              info(`fakeface: engine ${start.engine.description}${start.engine.reason ? ` (${start.engine.reason})` : ''}`);
+              info(`fakeface: ${start.images} images at ${c.resolution}x${c.resolution}${start.fromCache ? ' (from cache)' : ''}${start.skipped ? `, ${start.skipped} skipped` : ''}`);
+              info(`fakeface: preset ${c.preset}, seed ${c.seed}, G ${start.generatorParams.toLocaleString('en')} params, D ${start.discriminatorParams.toLocaleString('en')} params`);
+              info(`fakeface: config ${JSON.stringify(c)}`);
+              if (start.startIteration > 0) info(`fakeface: resuming at iteration ${start.startIteration}`);
+              bar = new ProgressBar('train', c.iterations);
+              bar.update(start.startIteration);
+            },
+            onIteration: (r) => bar?.update(r.iteration, `D acc ${r.dAcc.toFixed(2)} D loss ${((r.dLossReal + r.dLossFake) / 2).toFixed(3)} G loss ${r.gLoss.toFixed(3)}`),
+            shouldStop: () => stopRequested,
+          },
+        );
+        bar?.stop();
+        const where = `run ${result.runDir}`;
+        if (result.status === 'interrupted') {
+          info(`fakeface: interrupted at iteration ${result.iteration}; checkpoint saved. Continue with: fakeface train --data ${String(opts.data)} --out ${result.runDir} --resume`);
+          return 130;
+        }
+        if (result.status === 'stopped-early') info(`fakeface: stopped early at iteration ${result.iteration}: ${result.stopReason} (${where})`);
+        else info(`fakeface: finished ${result.iteration} iterations (${where})`);
+        return 0;
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    }),
+  );
+}
+

@@ -1,0 +1,181 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { TrainConfig } from '../config/index.js';
+import { writeFileAtomic } from '../data/index.js';
+import { CheckpointMismatchError, RunNotFoundError } from '../errors.js';
+import { loadLayersModel, saveLayersModel } from '../models/io.js';
+import type { Gan } from '../models/index.js';
+import type { CollapseState } from './collapse.js';
+import type { RngState } from './rng.js';
+import { runPaths, stepName } from './run-folder.js';
+
+/**
+ * A checkpoint is everything a run needs to continue exactly where it was:
+ * both models (tfjs layers format), both Adam states (moments, iteration count
+ * and the running beta powers), the RNG state and the iteration. It is written
+ * into a temporary folder and renamed into place, then `latest.json` is
+ * replaced atomically: a kill at any moment leaves the previous one intact.
+ */
+export interface TrainingState {
+  iteration: number;
+  rng: RngState;
+  collapse: CollapseState;
+}
+
+interface OptimizerFile {
+  specs: tf.io.WeightsManifestEntry[];
+  /** Adam's running beta1^t and beta2^t, saved as they are: recomputing them on load would change the last bits. */
+  accBeta: [number, number] | null;
+}
+
+interface CheckpointJson {
+  format: 'fakeface-checkpoint/1';
+  state: TrainingState;
+  config: TrainConfig;
+  optimizers: { generator: OptimizerFile; discriminator: OptimizerFile };
+}
+
+export interface Optimizers {
+  generator: tf.Optimizer;
+  discriminator: tf.Optimizer;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  gan: Gan;
+  state: TrainingState;
+  config: TrainConfig;
+  /** Restores both optimizers' state into freshly built optimizers (call after their variables exist or before the first step). */
+  restoreOptimizers(optimizers: Optimizers): Promise<void>;
+}
+
+type AdamInternals = { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+
+async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<OptimizerFile> {
+  const weights = await optimizer.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(weights);
+  await writeFile(file, Buffer.from(data));
+  const { accBeta1, accBeta2 } = optimizer as unknown as AdamInternals;
+  const accBeta: [number, number] | null = accBeta1 && accBeta2 ? [accBeta1.dataSync()[0]!, accBeta2.dataSync()[0]!] : null;
+  return { specs, accBeta };
+}
+
+async function restoreOptimizer(optimizer: tf.Optimizer, file: string, saved: OptimizerFile): Promise<void> {
+  const buffer = await readFile(file);
+  const decoded = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer, saved.specs);
+  const named = saved.specs.map((spec) => ({ name: spec.name, tensor: decoded[spec.name]! }));
+  await optimizer.setWeights(named);
+  tf.dispose(Object.values(decoded));
+  const internals = optimizer as unknown as AdamInternals;
+  if (saved.accBeta && internals.accBeta1 && internals.accBeta2) {
+    internals.accBeta1.assign(tf.scalar(saved.accBeta[0]));
+    internals.accBeta2.assign(tf.scalar(saved.accBeta[1]));
+  }
+}
+
+export async function saveCheckpoint(
+  runDir: string,
+  gan: Gan,
+  optimizers: Optimizers,
+  config: TrainConfig,
+  state: TrainingState,
+  keep: number,
+): Promise<string> {
+  const root = runPaths(runDir).checkpoints;
+  const name = stepName(state.iteration);
+  const finalDir = join(root, name);
+  const tmpDir = join(root, `.tmp-${name}-${process.pid}`);
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  try {
+    await saveLayersModel(gan.generator, join(tmpDir, 'generator'));
+    await saveLayersModel(gan.discriminator, join(tmpDir, 'discriminator'));
+    const checkpoint: CheckpointJson = {
+      format: 'fakeface-checkpoint/1',
+      state,
+      config,
+      optimizers: {
+        generator: await saveOptimizer(optimizers.generator, join(tmpDir, 'optimizer-generator.bin')),
+        discriminator: await saveOptimizer(optimizers.discriminator, join(tmpDir, 'optimizer-discriminator.bin')),
+      },
+    };
+    await writeFile(join(tmpDir, 'checkpoint.json'), JSON.stringify(checkpoint));
+    await rm(finalDir, { recursive: true, force: true });
+    await rename(tmpDir, finalDir);
+  } catch (error) {
+    await rm(tmpDir, { recursive: true, force: true });
+    throw error;
+  }
+  await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ checkpoint: name, iteration: state.iteration }) + '\n');
+  await pruneCheckpoints(root, keep);
+  return finalDir;
+}
+
+async function completeCheckpoints(root: string): Promise<string[]> {
+  if (!existsSync(root)) return [];
+  const names = (await readdir(root)).filter((n) => /^step_\d+$/.test(n) && existsSync(join(root, n, 'checkpoint.json')));
+  return names.sort();
+}
+
+async function pruneCheckpoints(root: string, keep: number): Promise<void> {
+  const names = await completeCheckpoints(root);
+  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
+    await rm(join(root, name), { recursive: true, force: true });
+  }
+  // Temporary folders left by a killed process.
+  for (const name of await readdir(root)) {
+    if (name.startsWith('.tmp-') && !name.endsWith(`-${process.pid}`)) await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** The newest complete checkpoint folder of a run, or null when it has none. */
+export async function latestCheckpointDir(runDir: string): Promise<string | null> {
+  const root = runPaths(runDir).checkpoints;
+  try {
+    const latest = JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')) as { checkpoint: string };
+    const dir = join(root, latest.checkpoint);
+    if (/^step_\d+$/.test(latest.checkpoint) && existsSync(join(dir, 'checkpoint.json'))) return dir;
+  } catch {
+    // latest.json missing or cut short: fall back to the newest complete folder.
+  }
+  const names = await completeCheckpoints(root);
+  return names.length ? join(root, names[names.length - 1]!) : null;
+}
+
+async function readCheckpointJson(dir: string): Promise<CheckpointJson> {
+  let parsed: CheckpointJson;
+  try {
+    parsed = JSON.parse(await readFile(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointJson;
+  } catch (error) {
+    throw new CheckpointMismatchError(`${dir}: unreadable checkpoint (${(error as Error).message})`);
+  }
+  if (parsed.format !== 'fakeface-checkpoint/1') throw new CheckpointMismatchError(`${dir}: unknown checkpoint format ${String(parsed.format)}`);
+  return parsed;
+}
+
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const json = await readCheckpointJson(dir);
+  const gan = { generator: await loadLayersModel(join(dir, 'generator')), discriminator: await loadLayersModel(join(dir, 'discriminator')) };
+  return {
+    dir,
+    gan,
+    state: json.state,
+    config: json.config,
+    async restoreOptimizers(optimizers: Optimizers) {
+      await restoreOptimizer(optimizers.generator, join(dir, 'optimizer-generator.bin'), json.optimizers.generator);
+      await restoreOptimizer(optimizers.discriminator, join(dir, 'optimizer-discriminator.bin'), json.optimizers.discriminator);
+    },
+  };
+}
+
+/** Loads one model of a run's newest checkpoint, for `generate` and `detect`. */
+export async function loadRunModel(runDir: string, which: 'generator' | 'discriminator'): Promise<{ model: tfl.LayersModel; config: TrainConfig; iteration: number }> {
+  if (!existsSync(runDir)) throw new RunNotFoundError(`run folder not found: ${runDir}`);
+  const dir = await latestCheckpointDir(runDir);
+  if (!dir) throw new RunNotFoundError(`${runDir} holds no checkpoint yet`, 'a run saves one every --checkpoint-every iterations');
+  const json = await readCheckpointJson(dir);
+  return { model: await loadLayersModel(join(dir, which)), config: json.config, iteration: json.state.iteration };
+}

@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data/index.js';
+import type { StepMetrics } from './step.js';
+
+/**
+ * One training run on disk:
+ *   config.json     the resolved config
+ *   state.json      status, iteration, stop reason, engine
+ *   metrics.jsonl   one line per iteration
+ *   samples/        fixed-noise grids, step_000500.png …
+ *   checkpoints/    step_000500/ … (each complete, renamed into place) + latest.json
+ */
+export const runPaths = (dir: string) => ({
+  dir,
+  config: join(dir, 'config.json'),
+  state: join(dir, 'state.json'),
+  metrics: join(dir, 'metrics.jsonl'),
+  samples: join(dir, 'samples'),
+  checkpoints: join(dir, 'checkpoints'),
+});
+
+export type RunStatus = 'running' | 'finished' | 'interrupted' | 'stopped-early' | 'failed';
+
+export interface RunState {
+  status: RunStatus;
+  iteration: number;
+  iterations: number;
+  updatedAt: string;
+  stopReason: string | null;
+  engine: string;
+}
+
+/** One line of metrics.jsonl. `ms` is wall time of the iteration. */
+export interface MetricsRecord extends StepMetrics {
+  iteration: number;
+  ms: number;
+  [extra: string]: number;
+}
+
+export async function writeRunState(dir: string, state: RunState): Promise<void> {
+  await writeFileAtomic(runPaths(dir).state, JSON.stringify(state, null, 2) + '\n');
+}
+
+export async function readRunState(dir: string): Promise<RunState | null> {
+  try {
+    return JSON.parse(await readFile(runPaths(dir).state, 'utf8')) as RunState;
+  } catch {
+    return null;
+  }
+}
+
+export async function appendMetrics(dir: string, records: MetricsRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await appendFile(runPaths(dir).metrics, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+export async function readMetrics(dir: string): Promise<MetricsRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(runPaths(dir).metrics, 'utf8');
+  } catch {
+    return [];
+  }
+  const records: MetricsRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      records.push(JSON.parse(line) as MetricsRecord);
+    } catch {
+      // A line cut short by a crash mid-write: ignore it.
+    }
+  }
+  return records;
+}
+
+/**
+ * On resume, drops metric lines logged after the checkpoint (the iterations
+ * that will be run again) and any line cut short by a crash.
+ */
+export async function truncateMetrics(dir: string, lastIteration: number): Promise<void> {
+  const kept = (await readMetrics(dir)).filter((r) => r.iteration <= lastIteration);
+  await writeFileAtomic(runPaths(dir).metrics, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+export function isRunFolder(dir: string): boolean {
+  return existsSync(runPaths(dir).config);
+}
+
+/** Run folders directly inside `root` (those holding a config.json). */
+export async function listRunFolders(root: string): Promise<string[]> {
+  if (!existsSync(root)) return [];
+  const entries = await readdir(root, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && isRunFolder(join(root, e.name)))
+    .map((e) => join(root, e.name))
+    .sort();
+}
+
+export async function ensureRunFolders(dir: string): Promise<void> {
+  const paths = runPaths(dir);
+  await mkdir(paths.samples, { recursive: true });
+  await mkdir(paths.checkpoints, { recursive: true });
+}
+
+export function stepName(iteration: number): string {
+  return `step_${String(iteration).padStart(6, '0')}`;
+}

@@ -1,0 +1,226 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveConfig, toConfigKey, validateStoredConfig, type Overrides, type TrainConfig } from '../config/index.js';
+import { copyBatch, loadFaceFolder, writeFileAtomic, type FaceDataset } from '../data/index.js';
+import { estimateTrainingBytes, initEngine, type EngineInfo, type EngineOptions } from '../engine/index.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { activationFloatsPerImage, buildGan, countParams, parameterCount, type Gan } from '../models/index.js';
+import { latestCheckpointDir, loadCheckpoint, saveCheckpoint, type Optimizers } from './checkpoint.js';
+import { CollapseDetector } from './collapse.js';
+import { createAdam } from './optimizer.js';
+import { Rng } from './rng.js';
+import {
+  appendMetrics,
+  ensureRunFolders,
+  isRunFolder,
+  runPaths,
+  stepName,
+  truncateMetrics,
+  writeRunState,
+  type MetricsRecord,
+  type RunStatus,
+} from './run-folder.js';
+import { writeSampleGrid } from './samples.js';
+import { GanStepper } from './step.js';
+
+export interface TrainOptions {
+  /** Folder of face images. */
+  dataDir: string;
+  /** Run folder to create (or to continue with `resume`). */
+  outDir: string;
+  preset?: string;
+  /** Config keys to override (flags). On resume only the schedule may change. */
+  overrides?: Overrides;
+  /** Continue the run in `outDir` from its newest checkpoint. */
+  resume?: boolean;
+  /** Where decoded datasets are cached; false turns the cache off. */
+  cacheDir?: string | false;
+  engine?: EngineOptions;
+}
+
+export interface TrainStart {
+  config: TrainConfig;
+  engine: EngineInfo;
+  images: number;
+  skipped: number;
+  fromCache: boolean;
+  startIteration: number;
+  generatorParams: number;
+  discriminatorParams: number;
+}
+
+export interface TrainHooks {
+  onStart?(start: TrainStart): void;
+  onDataProgress?(done: number, total: number): void;
+  onIteration?(record: MetricsRecord): void;
+  /** A sample grid or checkpoint was written. */
+  onEvent?(message: string): void;
+  warn?(message: string): void;
+  /** Polled after every iteration: true saves a checkpoint and returns (Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  status: RunStatus;
+  iteration: number;
+  stopReason: string | null;
+  runDir: string;
+}
+
+/** What may change when a run is resumed: its schedule, not its model or recipe. */
+const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'checkpointEvery', 'keepCheckpoints', 'earlyStopPatience']);
+
+/** Fixed noise for sample grids: drawn from its own seed, so every grid of a run (resumed or not) uses the same faces. */
+function fixedNoiseFor(config: TrainConfig): Float32Array {
+  return new Rng(config.seed ^ 0x5eed5eed).normals(config.sampleCount * config.latentDim);
+}
+
+async function resolveRunConfig(options: TrainOptions): Promise<TrainConfig> {
+  const overrides = options.overrides ?? {};
+  if (!options.resume) {
+    if (isRunFolder(options.outDir)) {
+      throw new UsageError(`${options.outDir} already holds a run`, 'pass --resume to continue it, or choose another --out');
+    }
+    return resolveConfig(options.preset, overrides);
+  }
+  if (!isRunFolder(options.outDir)) throw new UsageError(`--resume: ${options.outDir} holds no run to resume`);
+  const stored = validateStoredConfig(JSON.parse(await readFile(runPaths(options.outDir).config, 'utf8')), runPaths(options.outDir).config);
+  if (options.preset && options.preset !== stored.preset) {
+    throw new ConfigError(`--resume: the run was started with preset ${stored.preset}, not ${options.preset}`);
+  }
+  const merged = resolveConfig('default', { ...stored, ...overrides });
+  for (const key of Object.keys(overrides).map(toConfigKey)) {
+    const changed = JSON.stringify(merged[key as keyof TrainConfig]) !== JSON.stringify(stored[key as keyof TrainConfig]);
+    if (changed && !RESUMABLE_KEYS.has(key)) {
+      throw new ConfigError(`--resume: cannot change ${key} of an existing run`, `only ${[...RESUMABLE_KEYS].join(', ')} may change`);
+    }
+  }
+  return merged;
+}
+
+/** Bytes a training run of this config needs (weights, gradients, Adam moments, activations). */
+export function estimateRunBytes(config: TrainConfig): number {
+  return estimateTrainingBytes(parameterCount(config), activationFloatsPerImage(config) * config.batchSize * 2);
+}
+
+/**
+ * Trains the GAN a config describes on a folder of faces, writing the run
+ * folder as it goes. Returns when the run finishes, stops early, or is
+ * interrupted (hooks.shouldStop), always with a checkpoint on disk.
+ */
+export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const config = await resolveRunConfig(options);
+  const runDir = options.outDir;
+  const engine = await initEngine({
+    ...options.engine,
+    estimatedBytes: estimateRunBytes(config),
+  });
+
+  const dataset: FaceDataset = await loadFaceFolder(options.dataDir, {
+    height: config.resolution,
+    width: config.resolution,
+    limit: config.limit || undefined,
+    cacheDir: options.cacheDir,
+    onProgress: hooks.onDataProgress,
+    warn: hooks.warn,
+  });
+
+  let gan: Gan;
+  let trainRng: Rng;
+  let collapse: CollapseDetector;
+  let startIteration = 0;
+  const optimizers: Optimizers = {
+    generator: createAdam(config),
+    discriminator: createAdam(config),
+  };
+  const checkpointDir = options.resume ? await latestCheckpointDir(runDir) : null;
+  if (checkpointDir) {
+    const checkpoint = await loadCheckpoint(checkpointDir);
+    gan = checkpoint.gan;
+    await checkpoint.restoreOptimizers(optimizers);
+    trainRng = Rng.fromState(checkpoint.state.rng);
+    collapse = new CollapseDetector(config.earlyStopPatience, checkpoint.state.collapse);
+    startIteration = checkpoint.state.iteration;
+    await truncateMetrics(runDir, startIteration);
+  } else {
+    const initRng = new Rng(config.seed);
+    gan = buildGan(config, () => initRng.childSeed());
+    trainRng = new Rng(config.seed ^ 0xa5a5a5a5);
+    collapse = new CollapseDetector(config.earlyStopPatience);
+    await mkdir(runDir, { recursive: true });
+    await writeFileAtomic(runPaths(runDir).config, JSON.stringify(config, null, 2) + '\n');
+    await truncateMetrics(runDir, 0);
+  }
+  await ensureRunFolders(runDir);
+
+  hooks.onStart?.({
+    config,
+    engine,
+    images: dataset.count,
+    skipped: dataset.skipped.length,
+    fromCache: dataset.fromCache,
+    startIteration,
+    generatorParams: countParams(gan.generator),
+    discriminatorParams: countParams(gan.discriminator),
+  });
+
+  const imageShape: [number, number, number] = [config.resolution, config.resolution, 3];
+  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim);
+  const fixedNoise = fixedNoiseFor(config);
+  const batchBuffer = new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
+  const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
+    writeRunState(runDir, { status, iteration, iterations: config.iterations, updatedAt: new Date().toISOString(), stopReason, engine: engine.description });
+  const checkpoint = async (iteration: number) => {
+    const dir = await saveCheckpoint(runDir, gan, optimizers, config, { iteration, rng: trainRng.state(), collapse: collapse.state() }, config.keepCheckpoints);
+    hooks.onEvent?.(`checkpoint ${dir}`);
+  };
+
+  let iteration = startIteration;
+  let status: RunStatus = 'finished';
+  let stopReason: string | null = null;
+  await state('running', iteration);
+  try {
+    while (iteration < config.iterations) {
+      const started = performance.now();
+      const real = copyBatch(dataset, trainRng.indices(config.batchSize, dataset.count), batchBuffer);
+      const noiseForD = trainRng.normals(config.batchSize * config.latentDim);
+      const noiseForG = trainRng.normals(config.batchSize * config.latentDim);
+      const metrics = stepper.step({ real, noiseForD, noiseForG });
+      iteration++;
+      const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
+      await appendMetrics(runDir, [record]);
+      hooks.onIteration?.(record);
+
+      if (!Number.isFinite(metrics.dLossReal + metrics.dLossFake + metrics.gLoss)) {
+        status = 'stopped-early';
+        stopReason = `diverged: a loss became ${metrics.gLoss} at iteration ${iteration}`;
+      } else {
+        stopReason = collapse.observe(metrics.dAcc, metrics.gLoss);
+        if (stopReason) status = 'stopped-early';
+      }
+      if (config.sampleEvery > 0 && (iteration % config.sampleEvery === 0 || iteration === config.iterations)) {
+        const file = join(runPaths(runDir).samples, `${stepName(iteration)}.png`);
+        await writeSampleGrid(gan.generator, fixedNoise, config.latentDim, file);
+        hooks.onEvent?.(`samples ${file}`);
+      }
+      const interrupted = hooks.shouldStop?.() ?? false;
+      if (interrupted) {
+        status = 'interrupted';
+        stopReason = `interrupted at iteration ${iteration}`;
+      }
+      if (iteration % config.checkpointEvery === 0 || iteration === config.iterations || status !== 'finished') await checkpoint(iteration);
+      if (status !== 'finished') break;
+    }
+    if (startIteration === iteration && !existsSync(join(runPaths(runDir).checkpoints, 'latest.json'))) await checkpoint(iteration);
+  } catch (error) {
+    await state('failed', iteration, (error as Error).message);
+    throw error;
+  }
+  await state(status, iteration, stopReason);
+  gan.generator.dispose();
+  gan.discriminator.dispose();
+  optimizers.generator.dispose();
+  optimizers.discriminator.dispose();
+  return { status, iteration, stopReason, runDir };
+}

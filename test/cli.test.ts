@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, runCli, startCli } from './helpers/cli.js';
+import { UTKFACE_DIR } from './helpers/data.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'fakeface-cli-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** One clear line on stderr (plus an optional hint line), no stack trace, exit code 1 or 2. */
+function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
+  expect(result.code === 1 || result.code === 2).toBe(true);
+  const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^fakeface: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('fakeface CLI', () => {
+  it('has --help on every command', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of ['train', 'generate', 'detect', 'runs']) {
+      expect(top.stdout).toContain(command);
+      const help = await runCli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`Usage: fakeface ${command}`));
+    }
+    expect((await runCli(['train', '--help'])).stdout).toMatch(/--batch-size <n>[\s\S]*--resume/);
+  }, 60_000);
+
+  it('reports bad usage in one line', async () => {
+    const data = join(work, 'data');
+    expectOneLineError(await runCli(['train', '--data', join(work, 'missing'), '--preset', 'tiny', '--out', join(work, 'r1')]), /missing/);
+    expectOneLineError(await runCli(['train', '--data', work, '--preset', 'model9', '--out', join(work, 'r1')]), /unknown preset "model9"/);
+    expectOneLineError(await runCli(['train', '--data', work, '--preset', 'tiny', '--batch-size', '-5', '--out', join(work, 'r1')]), /batchSize/);
+    expectOneLineError(await runCli(['train', '--data', work, '--preset', 'tiny', '--bogus', '--out', join(work, 'r1')]), /unknown option '--bogus'/);
+    expectOneLineError(await runCli(['train', '--preset', 'tiny', '--out', join(work, 'r1')]), /--data/);
+    expectOneLineError(await runCli(['generate', '--run', join(work, 'no-such-run')]), /run folder not found/);
+    expectOneLineError(await runCli(['train', '--data', data, '--preset', 'tiny', '--backend', 'gpu', '--out', join(work, 'r1')]), /unknown backend "gpu"/);
+    expect(existsSync(join(work, 'r1'))).toBe(false);
+  }, 120_000);
+
+  it('lists no runs in an empty folder', async () => {
+    const result = await runCli(['runs', '--dir', join(work, 'none')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/no runs/);
+  });
+});
+
+(UTKFACE_DIR ? describe : describe.skip)('fakeface CLI on real faces', () => {
+  const run = () => join(work, 'runs', 'tiny');
+  const trainArgs = () => ['train', '--data', UTKFACE_DIR!, '--preset', 'tiny', '--out', run(), '--limit', '300', '--iterations', '60', '--checkpoint-every', '5', '--sample-every', '20', '--cache-dir', join(work, 'cache')];
+
+  it('survives kill -9 mid-run and finishes with --resume', async () => {
+    const child = startCli(trainArgs());
+    const finished = collect(child);
+    const metricsFile = join(run(), 'metrics.jsonl');
+    // Wait until some checkpoints exist and training is under way, then kill hard.
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = existsSync(metricsFile) ? (await readFile(metricsFile, 'utf8')).trim().split('\n').length : 0;
+      if (lines >= 12) break;
+    }
+    child.kill('SIGKILL');
+    const killed = await finished;
+    expect(killed.signal).toBe('SIGKILL');
+    const state = JSON.parse(await readFile(join(run(), 'state.json'), 'utf8'));
+    expect(state.status).toBe('running');
+
+    const resumed = await runCli([...trainArgs(), '--resume']);
+    expect(resumed.stderr).toMatch(/resuming at iteration \d+/);
+    expect(resumed.code).toBe(0);
+    const iterations = (await readFile(metricsFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
+    expect(iterations).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(resumed.stderr).toMatch(/engine (wasm|cpu|node)/);
+  }, 300_000);
+
+  it('generates a grid and separate faces from the run', async () => {
+    const grid = join(work, 'faces.png');
+    const result = await runCli(['generate', '--run', run(), '-n', '16', '--out', grid, '--seed', '3']);
+    expect(result.code).toBe(0);
+    expect(await sharp(grid).metadata()).toMatchObject({ width: 4 * 32 + 3 * 2, format: 'png' });
+    const again = join(work, 'faces-again.png');
+    await runCli(['generate', '--run', run(), '-n', '16', '--out', again, '--seed', '3']);
+    expect(await readFile(again)).toEqual(await readFile(grid));
+    const folder = join(work, 'separate');
+    expect((await runCli(['generate', '--run', run(), '-n', '3', '--separate', '--out', folder])).code).toBe(0);
+    expect(existsSync(join(folder, 'face_0002.png'))).toBe(true);
+  }, 120_000);
+
+  it("scores images with the run's discriminator, naming unreadable files", async () => {
+    const notImage = join(work, 'notes.jpg');
+    await writeFile(notImage, 'this is text');
+    const photo = join(UTKFACE_DIR!, '100_1_0_20170110183726390.jpg.chip.jpg');
+    const result = await runCli(['detect', '--run', run(), photo, notImage, '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.results[0]).toMatchObject({ file: photo });
+    expect(report.results[0].pReal).toBeGreaterThan(0);
+    expect(report.results[0].pReal).toBeLessThan(1);
+    expect(['real', 'fake']).toContain(report.results[0].verdict);
+    expect(report.results[1]).toMatchObject({ file: notImage, verdict: 'error', pReal: null });
+    const table = await runCli(['detect', '--run', run(), photo]);
+    expect(table.stdout).toMatch(/image\s+p\(real\)\s+verdict/);
+  }, 120_000);
+
+  it('lists the run with its status and last metrics', async () => {
+    const result = await runCli(['runs', '--dir', join(work, 'runs')]);
+    expect(result.stdout).toMatch(/tiny\s+finished\s+60\/60/);
+  });
+});
