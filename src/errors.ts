@@ -43,3 +43,6 @@ export class CheckpointMismatchError extends FakefaceError {}
 
 /** The chosen backend is not available on this machine. */
 export class BackendUnavailableError extends FakefaceError {}
+
+/** Feature vectors a metric cannot use: none, too few, ragged, non-finite, or two sets of different dimension. */
+export class FeatureMatrixError extends FakefaceError {}
