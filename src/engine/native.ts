@@ -1,0 +1,350 @@
+/**
+ * OpenBLAS kernels for the tfjs `cpu` backend.
+ *
+ * The cpu backend keeps every tensor in a plain Float32Array, outside wasm's 4 GB
+ * heap, but multiplies matrices in JS at about 1 GFLOP/s. `registerNativeKernels('cpu')`
+ * swaps its `BatchMatMul` and `_FusedMatMul` kernels for ones that hand those arrays
+ * straight to OpenBLAS' sgemm (no copies, no explicit transposes), which makes the
+ * MLP GAN trainable on CPU. The addon is optional: it is built by
+ * `npm run build:native` (scripts/build-native.mjs) when libopenblas-dev is present,
+ * and everything here degrades to `false` / `null` without it.
+ *
+ * Environment: FAKEFACE_NO_NATIVE=1 pretends the addon is absent (for comparisons).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The addon's functions (native/fakeface_blas.c). Matrices are row-major. */
+export interface NativeAddon {
+  /** C = alpha * op(A) op(B) + beta * C on the views' memory, in place. */
+  sgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** One sgemm per offset triple [aOffset, bOffset, cOffset] (elements) in `offsets`. */
+  sgemmBatched(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+    offsets: Float64Array,
+  ): void;
+  /** C[r, j] = act(C[r, j] + bias[j]) in place; bias / prelu weights of length 1 or cols. */
+  biasActivation(
+    C: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: number,
+    leakyreluAlpha?: number, preluWeights?: Float32Array | null,
+  ): void;
+  /** tf.train.adam's update of param, m and v in place; accBeta1/2 = beta^t as tfjs accumulates them. */
+  adamUpdate(
+    param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number,
+    beta1: number, beta2: number, epsilon: number, accBeta1: number, accBeta2: number,
+  ): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  blasInfo(): string;
+  retainFreedMemory(): boolean;
+}
+
+const ADDON_FILE = join('native', 'build', 'Release', 'fakeface_blas.node');
+let addon: NativeAddon | null | undefined;
+
+/** The compiled addon, or null when it is not built (or FAKEFACE_NO_NATIVE=1). Cached. */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env.FAKEFACE_NO_NATIVE === '1') return addon;
+  const require = createRequire(import.meta.url);
+  // src/engine/native.ts and dist/engine/native.js both sit two levels below the root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+    const candidate = join(dir, ADDON_FILE);
+    if (!existsSync(candidate)) continue;
+    try {
+      addon = require(candidate) as NativeAddon;
+    } catch {
+      addon = null; // e.g. libopenblas.so.0 removed after the build
+    }
+    break;
+  }
+  return addon;
+}
+
+export function nativeBlasAvailable(): boolean {
+  return loadNativeAddon() !== null;
+}
+
+/** "OpenBLAS 0.3.21 ... core Zen; 2 threads", or null without the addon. */
+export function nativeBlasInfo(): string | null {
+  return loadNativeAddon()?.blasInfo() ?? null;
+}
+
+/** Threads for sgemm and the fused loops (default: OpenBLAS' choice, all cores). */
+export function setNativeThreads(n: number): boolean {
+  const native = loadNativeAddon();
+  if (!native) return false;
+  native.setThreads(n);
+  return true;
+}
+
+/**
+ * Keep freed memory in glibc's heap instead of returning each large block to the OS.
+ * On VMs where first-touched pages are slow (~0.5 GB/s here), every fresh tensor of a
+ * training step otherwise pays that price again. Process-wide and irreversible (RSS
+ * stays at its peak); returns false without the addon or off glibc.
+ */
+export function retainFreedMemory(): boolean {
+  return loadNativeAddon()?.retainFreedMemory() ?? false;
+}
+
+// ---------------------------------------------------------------------------
+// Kernels
+
+/** What the kernels need of the cpu backend (MathBackendCPU), structurally. */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } | undefined; has(dataId: object): boolean };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo | undefined>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+
+type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Activation codes of native/fakeface_blas.c, for those tfjs' cpu _FusedMatMul knows. */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5, prelu: 7 };
+
+/** Kernels that take over an activation when a bias / prelu shape is not per column. */
+const ACTIVATION_KERNELS: Record<string, string> = {
+  relu: 'Relu', relu6: 'Relu6', elu: 'Elu', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', prelu: 'Prelu',
+};
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function asCpuBackend(backend: unknown): CpuBackendLike | null {
+  const b = backend as Partial<CpuBackendLike> | null;
+  return b && typeof b.makeTensorInfo === 'function' && b.data && typeof b.data.get === 'function' ? (b as CpuBackendLike) : null;
+}
+
+/** The tensor's own Float32Array, or null when it is not a plain float32 cpu tensor. */
+function float32Values(backend: CpuBackendLike, info: tf.TensorInfo): Float32Array | null {
+  if (info.dtype !== 'float32' || !backend.data.has(info.dataId)) return null;
+  const values = backend.data.get(info.dataId)?.values;
+  return values instanceof Float32Array && values.length >= size(info.shape) ? values : null;
+}
+
+/** numpy-style broadcast of two batch shapes, or null when incompatible. */
+function broadcastShape(a: number[], b: number[]): number[] | null {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Element offset of each output batch's matrix in a (broadcast) operand. */
+function broadcastOffsets(batchShape: number[], outBatch: number[], matrixSize: number): Float64Array {
+  const count = size(outBatch);
+  const offsets = new Float64Array(count);
+  const rank = outBatch.length;
+  const shape = Array.from({ length: rank }, (_, i) => batchShape[batchShape.length - rank + i] ?? 1);
+  const strides = new Array<number>(rank);
+  for (let i = rank - 1, s = matrixSize; i >= 0; i--) {
+    strides[i] = shape[i] === 1 ? 0 : s;
+    s *= shape[i];
+  }
+  for (let index = 0; index < count; index++) {
+    let rest = index;
+    let offset = 0;
+    for (let d = rank - 1; d >= 0; d--) {
+      offset += (rest % outBatch[d]) * strides[d];
+      rest = Math.floor(rest / outBatch[d]);
+    }
+    offsets[index] = offset;
+  }
+  return offsets;
+}
+
+/**
+ * op(a) x op(b) with OpenBLAS into a new Float32Array, with tfjs' BatchMatMul shapes
+ * (outer dims broadcast). Null when the inputs are not something it handles (other
+ * dtypes, mismatched shapes): the caller then runs the original kernel, which raises
+ * tfjs' own errors.
+ */
+function nativeMatMul(
+  native: NativeAddon, backend: CpuBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+): { shape: number[]; values: Float32Array; rows: number; cols: number } | null {
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank < 2 || bRank < 2) return null;
+  const aValues = float32Values(backend, a);
+  const bValues = float32Values(backend, b);
+  if (!aValues || !bValues) return null;
+  const [aRows, aCols] = [a.shape[aRank - 2], a.shape[aRank - 1]];
+  const [bRows, bCols] = [b.shape[bRank - 2], b.shape[bRank - 1]];
+  const M = transposeA ? aCols : aRows;
+  const K = transposeA ? aRows : aCols;
+  const N = transposeB ? bRows : bCols;
+  if ((transposeB ? bCols : bRows) !== K) return null;
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const outBatch = broadcastShape(aBatch, bBatch);
+  if (!outBatch) return null;
+  const batches = size(outBatch);
+  const shape = [...outBatch, M, N];
+  const values = new Float32Array(batches * M * N);
+  const rows = batches * M;
+  if (values.length === 0 || K === 0) return { shape, values, rows, cols: N };
+
+  const lda = aCols;
+  const ldb = bCols;
+  if (batches === 1) {
+    native.sgemm(transposeA, transposeB, M, N, K, 1, aValues, lda, bValues, ldb, 0, values, N);
+  } else if (size(bBatch) === 1 && !transposeA && size(aBatch) === batches) {
+    // A's batches stacked row-wise against one shared B: a single taller product.
+    native.sgemm(false, transposeB, rows, N, K, 1, aValues, lda, bValues, ldb, 0, values, N);
+  } else {
+    const aOffsets = broadcastOffsets(aBatch, outBatch, aRows * aCols);
+    const bOffsets = broadcastOffsets(bBatch, outBatch, bRows * bCols);
+    const offsets = new Float64Array(3 * batches);
+    for (let i = 0; i < batches; i++) {
+      offsets[3 * i] = aOffsets[i];
+      offsets[3 * i + 1] = bOffsets[i];
+      offsets[3 * i + 2] = i * M * N;
+    }
+    native.sgemmBatched(transposeA, transposeB, M, N, K, 1, aValues, lda, bValues, ldb, 0, values, N, offsets);
+  }
+  return { shape, values, rows, cols: N };
+}
+
+/**
+ * The operand's Float32Array when it broadcasts along the output's last axis only:
+ * one value, or one per column (shape [..1, cols]) with rank <= outRank. Else null.
+ */
+function perColumn(backend: CpuBackendLike, info: tf.TensorInfo, cols: number, outRank: number): Float32Array | null {
+  if (info.shape.length > outRank) return null;
+  const n = size(info.shape);
+  const last = info.shape[info.shape.length - 1] ?? 1;
+  if (n !== 1 && !(n === cols && last === cols)) return null;
+  const values = float32Values(backend, info);
+  return values && values.length === n ? values : values?.subarray(0, n) ?? null;
+}
+
+/** How many kernel calls ran natively and how many fell back to tfjs' JS kernels. */
+const stats = { native: 0, fallback: 0 };
+
+export function nativeKernelStats(): { native: number; fallback: number } {
+  return { ...stats };
+}
+
+function makeBatchMatMul(native: NativeAddon, original: KernelFunc): KernelFunc {
+  const fallback = (args: KernelArgs) => (stats.fallback++, original(args));
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { a, b } = args.inputs;
+    if (!backend || !a || !b) return fallback(args);
+    const product = nativeMatMul(native, backend, a, b, Boolean(args.attrs?.transposeA), Boolean(args.attrs?.transposeB));
+    if (!product) return fallback(args);
+    stats.native++;
+    return backend.makeTensorInfo(product.shape, 'float32', product.values);
+  };
+}
+
+function makeFusedMatMul(native: NativeAddon, original: KernelFunc, backendName: string): KernelFunc {
+  const fallback = (args: KernelArgs) => (stats.fallback++, original(args));
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { a, b, bias, preluActivationWeights: prelu } = args.inputs;
+    const attrs = args.attrs ?? {};
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const code = ACTIVATIONS[activation];
+    if (!backend || !a || !b || code === undefined) return fallback(args);
+    if (bias && bias.dtype !== 'float32') return fallback(args);
+    if (activation === 'prelu' && (!prelu || prelu.dtype !== 'float32')) return fallback(args);
+    const product = nativeMatMul(native, backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB));
+    if (!product) return fallback(args);
+    stats.native++;
+    const { rows, cols, values } = product;
+    const outRank = product.shape.length;
+    const alpha = typeof attrs.leakyreluAlpha === 'number' ? attrs.leakyreluAlpha : 0.2;
+
+    const biasValues = bias ? perColumn(backend, bias, cols, outRank) : null;
+    const preluValues = activation === 'prelu' && prelu ? perColumn(backend, prelu, cols, outRank) : null;
+    if ((!bias || biasValues) && (activation !== 'prelu' || preluValues)) {
+      if (biasValues || code !== ACTIVATIONS.linear) native.biasActivation(values, rows, cols, biasValues, code, alpha, preluValues);
+      return backend.makeTensorInfo(product.shape, 'float32', values);
+    }
+
+    // A bias or prelu weights that broadcast along other axes: run tfjs' own Add and
+    // activation kernels on the native product, as the original _FusedMatMul does.
+    const run = (name: string, inputs: KernelArgs['inputs'], kernelAttrs?: Record<string, unknown>): tf.TensorInfo =>
+      tf.getKernel(name, backendName).kernelFunc({ inputs, backend: args.backend, attrs: kernelAttrs } as never) as tf.TensorInfo;
+    let current = backend.makeTensorInfo(product.shape, 'float32', values);
+    if (bias) {
+      const sum = run('Add', { a: current, b: bias });
+      backend.disposeIntermediateTensorInfo(current);
+      current = sum;
+    }
+    if (activation !== 'linear') {
+      const kernelName = ACTIVATION_KERNELS[activation];
+      const inputs = activation === 'prelu' ? { x: current, alpha: prelu } : { x: current };
+      const activated = run(kernelName, inputs, activation === 'leakyrelu' ? { alpha } : undefined);
+      backend.disposeIntermediateTensorInfo(current);
+      current = activated;
+    }
+    return current;
+  };
+}
+
+/** Original kernels per backend, kept to fall back to and to restore. */
+const replaced = new Map<string, tf.KernelConfig[]>();
+const KERNEL_NAMES = [tf.BatchMatMul, tf._FusedMatMul] as const;
+
+/**
+ * Replace `BatchMatMul` and `_FusedMatMul` of the `cpu` backend with OpenBLAS ones.
+ * Call after the cpu backend is imported (its import registers the kernels this
+ * replaces). False, with nothing registered, when the addon is not built, the backend
+ * is not `cpu`, or its kernels are not registered yet. Idempotent.
+ */
+export function registerNativeKernels(backendName: string): boolean {
+  const native = loadNativeAddon();
+  if (!native || backendName !== 'cpu') return false;
+  if (replaced.has(backendName)) return true;
+  const originals = KERNEL_NAMES.map((name) => tf.getKernel(name, backendName));
+  if (originals.some((config) => !config)) return false;
+  const [batchMatMul, fusedMatMul] = originals;
+  const kernels: Array<[string, KernelFunc]> = [
+    [tf.BatchMatMul, makeBatchMatMul(native, batchMatMul.kernelFunc as unknown as KernelFunc)],
+    [tf._FusedMatMul, makeFusedMatMul(native, fusedMatMul.kernelFunc as unknown as KernelFunc, backendName)],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) {
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+  replaced.set(backendName, originals);
+  return true;
+}
+
+/** Put the backend's original kernels back (for comparisons and tests). */
+export function restoreOriginalKernels(backendName: string): void {
+  const originals = replaced.get(backendName);
+  if (!originals) return;
+  for (const config of originals) {
+    tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel(config);
+  }
+  replaced.delete(backendName);
+}
+
+/** Whether registerNativeKernels(backendName) is in effect. */
+export function nativeKernelsRegistered(backendName: string): boolean {
+  return replaced.has(backendName);
+}
