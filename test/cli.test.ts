@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -89,7 +89,7 @@ describe('fakeface CLI', () => {
     const grid = join(work, 'faces.png');
     const result = await runCli(['generate', '--run', run(), '-n', '16', '--out', grid, '--seed', '3']);
     expect(result.code).toBe(0);
-    expect(await sharp(grid).metadata()).toMatchObject({ width: 4 * 32 + 3 * 2, format: 'png' });
+    expect(await sharp(grid).metadata()).toMatchObject({ width: 4 * 32 + 5 * 2, height: 4 * 32 + 5 * 2, format: 'png' });
     const again = join(work, 'faces-again.png');
     await runCli(['generate', '--run', run(), '-n', '16', '--out', again, '--seed', '3']);
     expect(await readFile(again)).toEqual(await readFile(grid));
@@ -112,6 +112,28 @@ describe('fakeface CLI', () => {
     expect(report.results[1]).toMatchObject({ file: notImage, verdict: 'error', pReal: null });
     const table = await runCli(['detect', '--run', run(), photo]);
     expect(table.stdout).toMatch(/image\s+p\(real\)\s+verdict/);
+  }, 120_000);
+
+  it('stops cleanly on Ctrl-C with a checkpoint, and warns once about unreadable files', async () => {
+    const data = join(work, 'mixed');
+    await mkdir(data, { recursive: true });
+    for (const name of (await readdir(UTKFACE_DIR!)).sort().slice(0, 40)) await copyFile(join(UTKFACE_DIR!, name), join(data, name));
+    await writeFile(join(data, 'empty.jpg'), '');
+    await writeFile(join(data, 'notes.jpg'), 'not an image');
+    const out = join(work, 'runs', 'interrupted');
+    const child = startCli(['train', '--data', data, '--preset', 'tiny', '--out', out, '--iterations', '100000', '--batch-size', '8', '--no-cache']);
+    const finished = collect(child);
+    for (let i = 0; i < 600 && !existsSync(join(out, 'metrics.jsonl')); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const result = await finished;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted at iteration \d+; checkpoint saved/);
+    expect(result.stderr.match(/warning: skipped 2 unreadable files/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(/empty.jpg/);
+    const state = JSON.parse(await readFile(join(out, 'state.json'), 'utf8'));
+    expect(state.status).toBe('interrupted');
+    expect(existsSync(join(out, 'checkpoints', 'latest.json'))).toBe(true);
   }, 120_000);
 
   it('lists the run with its status and last metrics', async () => {

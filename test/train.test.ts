@@ -21,7 +21,7 @@ if (!UTKFACE_DIR) console.warn('skipping training tests: UTKFace folder not foun
 let work: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fakeface-train-'));
-  await initEngine();
+  await initEngine({ backend: (process.env.FAKEFACE_TEST_BACKEND as never) ?? 'auto' });
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

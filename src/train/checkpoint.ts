@@ -52,14 +52,19 @@ export interface LoadedCheckpoint {
   restoreOptimizers(optimizers: Optimizers): Promise<void>;
 }
 
-type AdamInternals = { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+/** Adam's running beta powers: variables in tf.train.adam, plain numbers in FusedAdamOptimizer. */
+type AdamInternals = { accBeta1?: tf.Variable | number; accBeta2?: tf.Variable | number };
+
+function readPower(value: tf.Variable | number): number {
+  return typeof value === 'number' ? value : value.dataSync()[0]!;
+}
 
 async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<OptimizerFile> {
   const weights = await optimizer.getWeights();
   const { data, specs } = await tf.io.encodeWeights(weights);
   await writeFile(file, Buffer.from(data));
   const { accBeta1, accBeta2 } = optimizer as unknown as AdamInternals;
-  const accBeta: [number, number] | null = accBeta1 && accBeta2 ? [accBeta1.dataSync()[0]!, accBeta2.dataSync()[0]!] : null;
+  const accBeta: [number, number] | null = accBeta1 !== undefined && accBeta2 !== undefined ? [readPower(accBeta1), readPower(accBeta2)] : null;
   return { specs, accBeta };
 }
 
@@ -70,9 +75,16 @@ async function restoreOptimizer(optimizer: tf.Optimizer, file: string, saved: Op
   await optimizer.setWeights(named);
   tf.dispose(Object.values(decoded));
   const internals = optimizer as unknown as AdamInternals;
-  if (saved.accBeta && internals.accBeta1 && internals.accBeta2) {
-    internals.accBeta1.assign(tf.scalar(saved.accBeta[0]));
-    internals.accBeta2.assign(tf.scalar(saved.accBeta[1]));
+  if (saved.accBeta && internals.accBeta1 !== undefined && internals.accBeta2 !== undefined) {
+    if (typeof internals.accBeta1 === 'number') {
+      internals.accBeta1 = saved.accBeta[0];
+      internals.accBeta2 = saved.accBeta[1];
+    } else {
+      tf.tidy(() => {
+        (internals.accBeta1 as tf.Variable).assign(tf.scalar(saved.accBeta![0]));
+        (internals.accBeta2 as tf.Variable).assign(tf.scalar(saved.accBeta![1]));
+      });
+    }
   }
 }
 
