@@ -46,3 +46,17 @@ export class BackendUnavailableError extends FakefaceError {}
 
 /** Feature vectors a metric cannot use: none, too few, ragged, non-finite, or two sets of different dimension. */
 export class FeatureMatrixError extends FakefaceError {}
+
+/** No ffmpeg binary: not in $FAKEFACE_FFMPEG, not on PATH, not from an npm package. */
+export class FfmpegNotFoundError extends FakefaceError {}
+
+/** A video file could not be read: missing, not a video, truncated or corrupt, or no decodable frame. */
+export class VideoDecodeError extends FakefaceError {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    hint?: string,
+  ) {
+    super(`${file}: ${problem}`, hint);
+  }
+}
