@@ -4,12 +4,16 @@
  * resolved config is stored in each run folder and in every checkpoint.
  */
 export type Activation = 'leakyrelu' | 'relu';
-export type Architecture = 'mlp';
+export type Architecture = 'mlp' | 'dcgan' | 'paper-cnn';
 
 export interface TrainConfig {
   /** Name of the preset the run started from (informational). */
   preset: string;
-  /** Network family. `mlp` is the paper's fully connected GAN. */
+  /**
+   * Network family: `mlp` is the paper's fully connected GAN; `dcgan` the DCGAN of
+   * Radford et al. (transposed convolutions, BatchNorm); `paper-cnn` the paper's
+   * convolutional variant (upsampling + 3x3 convolutions, dropout 0.25 in D).
+   */
   architecture: Architecture;
   /** Square image side in pixels. The paper: 120 (120x120x3 = 43,200 values). */
   resolution: number;
@@ -19,12 +23,22 @@ export interface TrainConfig {
   generatorUnits: number[];
   /** Hidden Dense widths of the discriminator, in order. The paper: 1024, 512, 256. */
   discriminatorUnits: number[];
-  /** Hidden activation of both networks: Table 1 compares LeakyReLU with ReLU. */
+  /** Hidden activation: of both networks in `mlp` (Table 1 compares LeakyReLU with ReLU); of G in the conv nets, whose D always uses LeakyReLU. */
   activation: Activation;
   /** Negative slope of LeakyReLU (Keras-GAN and Radford et al.: 0.2). */
   leakyAlpha: number;
   /** BatchNormalization momentum in the generator (the paper: 0.8, as in Keras-GAN). */
   batchNormMomentum: number;
+  /** Conv nets: channels of G's last hidden layer and D's first (DCGAN's ngf = ndf = 64); they double per stage. */
+  baseFilters: number;
+  /** Conv nets: dropout rate after each of D's conv blocks (the paper's CNN: 0.25; DCGAN: 0). */
+  dropout: number;
+  /** One-sided label smoothing: D's target for real images is 1 - this (Salimans et al.: 0.1). 0 = off. */
+  labelSmoothing: number;
+  /** Instance noise: std of Gaussian noise added to every image D sees, annealed linearly to 0 over the run. 0 = off. */
+  instanceNoise: number;
+  /** Flip each real image horizontally with probability 0.5. */
+  flipAugment: boolean;
   /** Adam learning rate (Table 1: 1e-4 or 2e-4). */
   learningRate: number;
   /** Adam first-moment decay: 0.5 in the paper, as Radford et al. recommend. */
@@ -67,6 +81,11 @@ export const defaults: TrainConfig = {
   activation: 'leakyrelu',
   leakyAlpha: 0.2,
   batchNormMomentum: 0.8,
+  baseFilters: 64,
+  dropout: 0,
+  labelSmoothing: 0,
+  instanceNoise: 0,
+  flipAugment: false,
   learningRate: 1e-4,
   beta1: 0.5,
   beta2: 0.999,

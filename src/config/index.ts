@@ -2,11 +2,12 @@ import { ConfigError } from '../errors.js';
 import { defaults, type TrainConfig } from './defaults.js';
 import { table1 } from './presets/table1.js';
 import { tiny } from './presets/tiny.js';
+import { convPresets } from './presets/conv.js';
 
 export { defaults, type TrainConfig, type Activation, type Architecture } from './defaults.js';
 
-/** Every preset by name: the paper's Table 1 (`model1`…`model6`) and `tiny`. */
-export const presets: Readonly<Record<string, Partial<TrainConfig>>> = { ...table1, tiny };
+/** Every preset by name: the paper's Table 1 (`model1`…`model6`), `tiny`, and the conv nets (`paper-cnn`, `dcgan64`, `dcgan-tiny`). */
+export const presets: Readonly<Record<string, Partial<TrainConfig>>> = { ...table1, tiny, ...convPresets };
 
 export function presetNames(): string[] {
   return Object.keys(presets);
@@ -15,7 +16,7 @@ export function presetNames(): string[] {
 /** Option values as they arrive from flags (strings) or from JSON (typed). */
 export type Overrides = Record<string, unknown>;
 
-type Kind = 'int' | 'number' | 'intList' | 'enum' | 'string';
+type Kind = 'int' | 'number' | 'intList' | 'enum' | 'string' | 'boolean';
 interface Rule {
   kind: Kind;
   min?: number;
@@ -26,7 +27,7 @@ interface Rule {
 /** How each key is checked; `min`/`max` are inclusive. */
 const rules: Record<keyof TrainConfig, Rule> = {
   preset: { kind: 'string' },
-  architecture: { kind: 'enum', values: ['mlp'] },
+  architecture: { kind: 'enum', values: ['mlp', 'dcgan', 'paper-cnn'] },
   resolution: { kind: 'int', min: 8, max: 1024 },
   latentDim: { kind: 'int', min: 1, max: 4096 },
   generatorUnits: { kind: 'intList', min: 1 },
@@ -34,6 +35,11 @@ const rules: Record<keyof TrainConfig, Rule> = {
   activation: { kind: 'enum', values: ['leakyrelu', 'relu'] },
   leakyAlpha: { kind: 'number', min: 0, max: 1 },
   batchNormMomentum: { kind: 'number', min: 0, max: 1 },
+  baseFilters: { kind: 'int', min: 1, max: 1024 },
+  dropout: { kind: 'number', min: 0, max: 0.95 },
+  labelSmoothing: { kind: 'number', min: 0, max: 0.5 },
+  instanceNoise: { kind: 'number', min: 0, max: 10 },
+  flipAugment: { kind: 'boolean' },
   learningRate: { kind: 'number', min: Number.MIN_VALUE, max: 1 },
   beta1: { kind: 'number', min: 0, max: 0.999999 },
   beta2: { kind: 'number', min: 0, max: 0.999999 },
@@ -84,6 +90,11 @@ function parseValue(key: string, value: unknown, rule: Rule): unknown {
     case 'string':
       if (typeof value !== 'string') fail(key, 'a string', value);
       return value;
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1' || value === 'yes') return true;
+      if (value === 'false' || value === '0' || value === 'no') return false;
+      return fail(key, 'true or false', value);
   }
 }
 

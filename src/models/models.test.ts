@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/index.js';
 import { Rng } from '../train/rng.js';
-import { buildGan, countParams, parameterCount } from './index.js';
+import { buildGan, countParams, modelSize } from './index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -64,14 +64,14 @@ describe('MLP GAN', () => {
   });
 });
 
-describe('parameterCount', () => {
+describe('modelSize', () => {
   it('matches the built models', () => {
     for (const config of [resolveConfig('tiny'), resolveConfig('tiny', { generatorUnits: '16', discriminatorUnits: '8,4', resolution: 16 })]) {
       const gan = buildGan(config, seeds(1));
-      expect(parameterCount(config)).toBe(countParams(gan.generator) + countParams(gan.discriminator));
+      expect(modelSize(config).params).toBe(countParams(gan.generator) + countParams(gan.discriminator));
       gan.generator.dispose();
       gan.discriminator.dispose();
     }
-    expect(parameterCount(resolveConfig('model2'))).toBe(91_306_432 + 44_894_209);
+    expect(modelSize(resolveConfig('model2')).params).toBe(91_306_432 + 44_894_209);
   });
 });

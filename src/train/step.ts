@@ -26,13 +26,25 @@ export interface StepInputs {
   noiseForD: Float32Array;
   /** B latent vectors for G's own step (fresh noise, as in Keras-GAN). */
   noiseForG: Float32Array;
+  /** Std of the Gaussian instance noise added to every image D sees this step (0 = none). */
+  instanceNoise?: number;
+  /** Seed of this step's instance noise, drawn from the run's RNG so a resumed run repeats it. */
+  instanceNoiseSeed?: number;
 }
 
-/** Keras' binary cross-entropy on probabilities: p is clipped to [1e-7, 1 - 1e-7]. */
-export function binaryCrossEntropy(probabilities: tf.Tensor, label: 0 | 1): tf.Scalar {
+/** Tricks GAN tools offer on top of the plain recipe. */
+export interface StepOptions {
+  /** One-sided label smoothing: D's target for real images is 1 - this. */
+  labelSmoothing?: number;
+}
+
+/** Keras' binary cross-entropy on probabilities against one target for the whole batch: p is clipped to [1e-7, 1 - 1e-7]. */
+export function binaryCrossEntropy(probabilities: tf.Tensor, target: number): tf.Scalar {
   return tf.tidy(() => {
     const p = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
-    return tf.neg(tf.mean(label === 1 ? tf.log(p) : tf.log1p(tf.neg(p)))) as tf.Scalar;
+    if (target === 1) return tf.neg(tf.mean(tf.log(p))) as tf.Scalar;
+    if (target === 0) return tf.neg(tf.mean(tf.log1p(tf.neg(p)))) as tf.Scalar;
+    return tf.neg(tf.mean(tf.add(tf.mul(target, tf.log(p)), tf.mul(1 - target, tf.log1p(tf.neg(p)))))) as tf.Scalar;
   });
 }
 
@@ -63,6 +75,7 @@ export class GanStepper {
     private readonly discriminatorOptimizer: tf.Optimizer,
     private readonly imageShape: [number, number, number],
     private readonly latentDim: number,
+    private readonly options: StepOptions = {},
   ) {
     this.generatorVariables = trainableVariables(gan.generator);
     this.discriminatorVariables = trainableVariables(gan.discriminator);
@@ -70,9 +83,14 @@ export class GanStepper {
 
   step(inputs: StepInputs): StepMetrics {
     const batch = inputs.noiseForD.length / this.latentDim;
-    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => tf.tensor4d(inputs.real, [batch, ...this.imageShape]), 1);
-    const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => this.generate(inputs.noiseForD, batch), 0);
-    const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch);
+    const noise = inputs.instanceNoise ?? 0;
+    const seed = inputs.instanceNoiseSeed ?? 0;
+    // Instance noise blurs the line between real and fake for D (and for G's view through D).
+    const noisy = (images: tf.Tensor, offset: number) => (noise > 0 ? tf.add(images, tf.randomNormal(images.shape, 0, noise, 'float32', seed + offset)) : images);
+    const realTarget = 1 - (this.options.labelSmoothing ?? 0);
+    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => noisy(tf.tensor4d(inputs.real, [batch, ...this.imageShape]), 0), 1, realTarget);
+    const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => noisy(this.generate(inputs.noiseForD, batch), 1), 0, 0);
+    const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch, (fakes) => noisy(fakes, 2));
     const values = tf.tidy(() => tf.stack([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]).dataSync());
     tf.dispose([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]);
     const [lossReal, lossFake, accReal, accFake, lossG] = Array.from(values) as [number, number, number, number, number];
@@ -84,7 +102,7 @@ export class GanStepper {
     return tf.tidy(() => this.gan.generator.predict(tf.tensor2d(noise, [batch, this.latentDim])) as tf.Tensor4D);
   }
 
-  private trainDiscriminatorStep(makeImages: () => tf.Tensor4D, label: 0 | 1): [tf.Scalar, tf.Scalar] {
+  private trainDiscriminatorStep(makeImages: () => tf.Tensor, label: 0 | 1, target: number): [tf.Scalar, tf.Scalar] {
     return tf.tidy(() => {
       const images = makeImages();
       let batchAccuracy: tf.Scalar | undefined;
@@ -92,7 +110,7 @@ export class GanStepper {
         () => {
           const verdicts = this.gan.discriminator.apply(images, { training: true }) as tf.Tensor;
           batchAccuracy = tf.keep(accuracy(verdicts, label));
-          return binaryCrossEntropy(verdicts, label);
+          return binaryCrossEntropy(verdicts, target);
         },
         true,
         this.discriminatorVariables,
@@ -101,13 +119,13 @@ export class GanStepper {
     });
   }
 
-  private trainGeneratorStep(noise: Float32Array, batch: number): tf.Scalar {
+  private trainGeneratorStep(noise: Float32Array, batch: number, toDiscriminator: (fakes: tf.Tensor) => tf.Tensor): tf.Scalar {
     return tf.tidy(() => {
       const z = tf.tensor2d(noise, [batch, this.latentDim]);
       return this.generatorOptimizer.minimize(
         () => {
           const fakes = this.gan.generator.apply(z, { training: true }) as tf.Tensor;
-          return binaryCrossEntropy(this.gan.discriminator.apply(fakes, { training: true }) as tf.Tensor, 1);
+          return binaryCrossEntropy(this.gan.discriminator.apply(toDiscriminator(fakes), { training: true }) as tf.Tensor, 1);
         },
         true,
         this.generatorVariables,

@@ -5,8 +5,9 @@ import { resolveConfig, toConfigKey, validateStoredConfig, type Overrides, type 
 import { copyBatch, loadFaceFolder, writeFileAtomic, type FaceDataset } from '../data/index.js';
 import { estimateTrainingBytes, initEngine, type EngineInfo, type EngineOptions } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { activationFloatsPerImage, buildGan, countParams, parameterCount, type Gan } from '../models/index.js';
+import { buildGan, countParams, modelSize, type Gan } from '../models/index.js';
 import { latestCheckpointDir, loadCheckpoint, saveCheckpoint, type Optimizers } from './checkpoint.js';
+import { flipHorizontally, instanceNoiseAt } from './augment.js';
 import { CollapseDetector } from './collapse.js';
 import { createAdam } from './optimizer.js';
 import { Rng } from './rng.js';
@@ -101,7 +102,8 @@ async function resolveRunConfig(options: TrainOptions): Promise<TrainConfig> {
 
 /** Bytes a training run of this config needs (weights, gradients, Adam moments, activations). */
 export function estimateRunBytes(config: TrainConfig): number {
-  return estimateTrainingBytes(parameterCount(config), activationFloatsPerImage(config) * config.batchSize * 2);
+  const size = modelSize(config);
+  return estimateTrainingBytes(size.params, size.activationFloatsPerImage * config.batchSize * 2);
 }
 
 /**
@@ -166,7 +168,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   });
 
   const imageShape: [number, number, number] = [config.resolution, config.resolution, 3];
-  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim);
+  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim, { labelSmoothing: config.labelSmoothing });
   const fixedNoise = fixedNoiseFor(config);
   const batchBuffer = new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
@@ -184,9 +186,12 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     while (iteration < config.iterations) {
       const started = performance.now();
       const real = copyBatch(dataset, trainRng.indices(config.batchSize, dataset.count), batchBuffer);
+      if (config.flipAugment) flipHorizontally(real, Array.from({ length: config.batchSize }, () => trainRng.uniform() < 0.5), config.resolution, config.resolution);
       const noiseForD = trainRng.normals(config.batchSize * config.latentDim);
       const noiseForG = trainRng.normals(config.batchSize * config.latentDim);
-      const metrics = stepper.step({ real, noiseForD, noiseForG });
+      const instanceNoise = instanceNoiseAt(config.instanceNoise, iteration, config.iterations);
+      const instanceNoiseSeed = instanceNoise > 0 ? trainRng.childSeed() : 0;
+      const metrics = stepper.step({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed });
       iteration++;
       const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
       await appendMetrics(runDir, [record]);

@@ -20,6 +20,12 @@ const CONFIG_FLAGS: [flag: string, help: string][] = [
   ['--checkpoint-every <n>', 'save a resumable checkpoint every n iterations (default 500)'],
   ['--keep-checkpoints <n>', 'how many of the newest checkpoints to keep (default 2)'],
   ['--early-stop-patience <n>', 'stop when D accuracy >= 0.99 and G loss rises for n iterations; 0 = off (default)'],
+  ['--architecture <name>', 'mlp (the paper), dcgan (Radford et al.) or paper-cnn (the paper\'s CNN)'],
+  ['--base-filters <n>', 'conv nets: base channel count (DCGAN ngf/ndf: 64)'],
+  ['--dropout <rate>', 'conv nets: dropout after each D block (paper-cnn: 0.25)'],
+  ['--label-smoothing <s>', "one-sided label smoothing: D's real target is 1 - s (e.g. 0.1); 0 = off"],
+  ['--instance-noise <std>', 'Gaussian noise on every image D sees, annealed to 0 over the run; 0 = off'],
+  ['--flip-augment <bool>', 'flip real images left-right at random (true/false)'],
   ['--seed <n>', 'seed of weight init, noise and batch sampling (default 42)'],
   ['--limit <n>', 'train on the first n images of the folder (sorted by name); 0 = all'],
 ];
@@ -31,7 +37,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description("train the paper's MLP GAN (or a preset) on a folder of face images")
     .requiredOption('--data <dir>', 'folder of face images (JPEG, PNG, WebP)')
-    .option('--preset <name>', 'model1 … model6 (the paper\'s Table 1) or tiny', undefined)
+    .option('--preset <name>', "model1 … model6 (the paper's Table 1), tiny, paper-cnn, dcgan64, dcgan-tiny")
     .requiredOption('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints)')
     .option('--resume', 'continue the run in --out from its newest checkpoint')
     .option('--cache-dir <dir>', 'where decoded datasets are cached (default: ~/.cache/fakeface)')
