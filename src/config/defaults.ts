@@ -55,6 +55,8 @@ export interface TrainConfig {
   sampleEvery: number;
   /** Faces in each sample grid (Keras-GAN: 5x5). */
   sampleCount: number;
+  /** Measure sample quality (FID, KID, two-sample test) every N iterations into metrics.jsonl. 0 = never. */
+  evalEvery: number;
   /** Save a resumable checkpoint every N iterations (and always at the end). */
   checkpointEvery: number;
   /** Checkpoints kept on disk (the newest ones). */
@@ -94,6 +96,7 @@ export const defaults: TrainConfig = {
   iterations: 20_000,
   sampleEvery: 500,
   sampleCount: 25,
+  evalEvery: 0,
   checkpointEvery: 500,
   keepCheckpoints: 2,
   earlyStopPatience: 0,

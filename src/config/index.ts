@@ -48,6 +48,7 @@ const rules: Record<keyof TrainConfig, Rule> = {
   iterations: { kind: 'int', min: 1 },
   sampleEvery: { kind: 'int', min: 0 },
   sampleCount: { kind: 'int', min: 1, max: 1024 },
+  evalEvery: { kind: 'int', min: 0 },
   checkpointEvery: { kind: 'int', min: 1 },
   keepCheckpoints: { kind: 'int', min: 1 },
   earlyStopPatience: { kind: 'int', min: 0 },

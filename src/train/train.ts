@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveConfig, toConfigKey, validateStoredConfig, type Overrides, type TrainConfig } from '../config/index.js';
@@ -38,6 +39,11 @@ export interface TrainOptions {
   /** Where decoded datasets are cached; false turns the cache off. */
   cacheDir?: string | false;
   engine?: EngineOptions;
+  /**
+   * Measures the generator every `evalEvery` iterations (e.g. FID/KID against
+   * held-out faces); the numbers it returns join that iteration's metrics line.
+   */
+  evaluate?: (generator: tfl.LayersModel, iteration: number) => Promise<Record<string, number>>;
 }
 
 export interface TrainStart {
@@ -70,7 +76,7 @@ export interface TrainResult {
 }
 
 /** What may change when a run is resumed: its schedule, not its model or recipe. */
-const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'checkpointEvery', 'keepCheckpoints', 'earlyStopPatience']);
+const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'earlyStopPatience']);
 
 /** Fixed noise for sample grids: drawn from its own seed, so every grid of a run (resumed or not) uses the same faces. */
 function fixedNoiseFor(config: TrainConfig): Float32Array {
@@ -194,6 +200,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       const metrics = stepper.step({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed });
       iteration++;
       const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
+      if (options.evaluate && config.evalEvery > 0 && (iteration % config.evalEvery === 0 || iteration === config.iterations)) {
+        Object.assign(record, await options.evaluate(gan.generator, iteration));
+      }
       await appendMetrics(runDir, [record]);
       hooks.onIteration?.(record);
 

@@ -17,6 +17,7 @@ const CONFIG_FLAGS: [flag: string, help: string][] = [
   ['--beta1 <b>', 'Adam beta1 (paper: 0.5)'],
   ['--sample-every <n>', 'write a fixed-noise sample grid every n iterations, 0 = never (default 500)'],
   ['--sample-count <n>', 'faces per sample grid (default 25)'],
+  ['--eval-every <n>', 'measure FID/KID/two-sample accuracy every n iterations into metrics.jsonl; 0 = never (default)'],
   ['--checkpoint-every <n>', 'save a resumable checkpoint every n iterations (default 500)'],
   ['--keep-checkpoints <n>', 'how many of the newest checkpoints to keep (default 2)'],
   ['--early-stop-patience <n>', 'stop when D accuracy >= 0.99 and G loss rises for n iterations; 0 = off (default)'],
