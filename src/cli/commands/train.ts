@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { train } from '../../train/train.js';
+import { createRunEvaluator, FACE_FEATURE_NETWORK } from '../../eval/quality.js';
+import { UsageError } from '../../errors.js';
+import { train, type TrainOptions } from '../../train/train.js';
 import { action, info } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
@@ -42,7 +44,8 @@ export function registerTrain(program: Command): void {
     .requiredOption('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints)')
     .option('--resume', 'continue the run in --out from its newest checkpoint')
     .option('--cache-dir <dir>', 'where decoded datasets are cached (default: ~/.cache/fakeface)')
-    .option('--no-cache', 'decode the images every time');
+    .option('--no-cache', 'decode the images every time')
+    .option('--eval-count <n>', 'with --eval-every: generated faces per evaluation, against twice as many real faces from --data (default 200)');
   for (const [flag, help] of CONFIG_FLAGS) command.option(flag, help);
   withEngineOptions(command);
   command.addHelpText('after', '\nExamples:\n  fakeface train --data ../shared/data/utkface-crop_part1 --preset tiny --out runs/tiny\n  fakeface train --data faces/ --preset model2 --out runs/model2\n  fakeface train --data faces/ --out runs/model2 --resume\n');
@@ -57,8 +60,13 @@ export function registerTrain(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
+      const evalCount = opts.evalCount === undefined ? 200 : Number(opts.evalCount);
+      if (!Number.isInteger(evalCount) || evalCount < 2) throw new UsageError(`--eval-count must be an integer >= 2, not "${String(opts.evalCount)}"`);
       let bar: ProgressBar | undefined;
       let dataBar: ProgressBar | undefined;
+      let lastQuality = '';
+      // Made once the resolved config is known (onStart); train() calls it only when evalEvery > 0.
+      let evaluator: TrainOptions['evaluate'];
       try {
         const result = await train(
           {
@@ -69,6 +77,7 @@ export function registerTrain(program: Command): void {
             resume: Boolean(opts.resume),
             cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
             engine: engineOptions(opts),
+            evaluate: (generator, iteration) => evaluator!(generator, iteration),
           },
           {
             warn: (message) => info(`fakeface: warning: ${message}`),
@@ -85,10 +94,20 @@ export function registerTrain(program: Command): void {
               info(`fakeface: preset ${c.preset}, seed ${c.seed}, G ${start.generatorParams.toLocaleString('en')} params, D ${start.discriminatorParams.toLocaleString('en')} params`);
               info(`fakeface: config ${JSON.stringify(c)}`);
               if (start.startIteration > 0) info(`fakeface: resuming at iteration ${start.startIteration}`);
+              if (c.evalEvery > 0) {
+                evaluator = createRunEvaluator(c, opts.data as string, { count: evalCount, warn: (message) => info(`fakeface: warning: ${message}`) });
+                info(
+                  `fakeface: every ${c.evalEvery} iterations: FID, KID and two-sample accuracy of ${evalCount} generated faces against ${evalCount} of ` +
+                    `${2 * evalCount} faces drawn at random from ${String(opts.data)} (the other ${evalCount} give the real-vs-real floor); features: ${FACE_FEATURE_NETWORK}`,
+                );
+              }
               bar = new ProgressBar('train', c.iterations);
               bar.update(start.startIteration);
             },
-            onIteration: (r) => bar?.update(r.iteration, `D acc ${r.dAcc.toFixed(2)} D loss ${((r.dLossReal + r.dLossFake) / 2).toFixed(3)} G loss ${r.gLoss.toFixed(3)}`),
+            onIteration: (r) => {
+              if (r.fid !== undefined) lastQuality = ` | FID ${r.fid.toPrecision(3)} (floor ${r.fidFloor!.toPrecision(3)}) @${r.iteration}`;
+              bar?.update(r.iteration, `D acc ${r.dAcc.toFixed(2)} D loss ${((r.dLossReal + r.dLossFake) / 2).toFixed(3)} G loss ${r.gLoss.toFixed(3)}${lastQuality}`);
+            },
             shouldStop: () => stopRequested,
           },
         );
