@@ -60,3 +60,14 @@ export class VideoDecodeError extends FakefaceError {
     super(`${file}: ${problem}`, hint);
   }
 }
+
+/** A file given to `detect` that cannot be used: missing, empty, or neither an image nor a video we read. */
+export class MediaFileError extends FakefaceError {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    hint?: string,
+  ) {
+    super(`${file}: ${problem}`, hint);
+  }
+}

@@ -79,3 +79,10 @@ describe('real-vs-fake metrics', () => {
     expect(() => rocAuc([0.1], [2])).toThrow(/labels are 0/);
   });
 });
+
+describe('threshold preference', () => {
+  it('keeps 0.5 when it separates the classes as well as any other threshold', () => {
+    expect(balancedAccuracyThreshold([0.1, 0.2, 0.6, 0.9], [0, 0, 1, 1], 0.5)).toBe(0.5);
+    expect(balancedAccuracyThreshold([0.1, 0.7, 0.8, 0.9], [0, 0, 1, 1], 0.5)).toBeCloseTo(0.75, 12);
+  });
+});

@@ -130,9 +130,10 @@ export function classificationReport(scores: ArrayLike<number>, labels: ArrayLik
 }
 
 /**
- * The threshold that maximises balanced accuracy on these scores: the midpoint
- * between two neighbouring distinct scores (so it generalises a little), ties
- * broken towards `prefer`. Without both classes, returns `prefer`.
+ * The threshold that maximises balanced accuracy on these scores: `prefer` when it
+ * lies in a best interval of thresholds, else the midpoint of the best interval
+ * (between two neighbouring distinct scores, so it generalises a little) nearest to
+ * `prefer`. Without both classes, returns `prefer`.
  */
 export function balancedAccuracyThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, prefer = 0.5): number {
   const points = rocCurve(scores, labels);
@@ -144,7 +145,8 @@ export function balancedAccuracyThreshold(scores: ArrayLike<number>, labels: Arr
     const p = points[k]!;
     // Point k calls fake at score >= distinct[k - 1]; any threshold in (distinct[k], distinct[k - 1]] does the same.
     const below = distinct[k];
-    const threshold = below === undefined ? p.threshold : (p.threshold + below) / 2;
+    const inside = prefer <= p.threshold && (below === undefined || prefer > below);
+    const threshold = inside ? prefer : below === undefined ? p.threshold : (p.threshold + below) / 2;
     const value = (p.tpr + 1 - p.fpr) / 2;
     if (value > bestValue + 1e-12 || (Math.abs(value - bestValue) <= 1e-12 && Math.abs(threshold - prefer) < Math.abs(best - prefer))) {
       best = threshold;

@@ -95,3 +95,41 @@ export interface DetectOptions {
   /** Progress of long work (video frames), for progress bars and the web app's job status. */
   onProgress?: (done: number, total: number | null) => void;
 }
+
+// ---------------------------------------------------------------------------
+// Optional additions (interface merging keeps the fields above untouched).
+
+export interface DetectOptions {
+  /**
+   * tfjs backend for face finding and scoring. Face detection wants wasm (an SSD pass
+   * takes ~0.4 s there, ~40 s on the pure-JS cpu backend).
+   * @default the engine already running when it is wasm, else 'wasm'
+   */
+  backend?: 'auto' | 'wasm' | 'cpu' | 'node';
+  /** Threads for the backend. @default all cores */
+  threads?: number;
+  /**
+   * Video: called after each analysed frame with its pixels (RGB bytes as delivered,
+   * at most 640 px on the longer side) and its result, e.g. to keep key frames for
+   * annotation. The pixels are not kept by detectVideo.
+   */
+  onFrame?: (frame: { index: number; timeSeconds: number; pixels: Uint8Array; width: number; height: number }, result: FrameResult) => void | Promise<void>;
+}
+
+export interface FrameResult {
+  /** True when the frame had no face and `pFake` scores the whole frame (`wholeImage`). */
+  wholeFrame?: boolean;
+}
+
+export interface ImageDetection {
+  /** Why the verdict is what it is, when that needs saying (e.g. no face found). */
+  note?: string;
+}
+
+export interface VideoDetection {
+  /** Which branch of the aggregation rule decided (see `rule`). */
+  strategy?: 'confident-fake' | 'confident-real' | 'mean';
+  /** How frames were sampled, e.g. "2 fps" or "120 frames spread over the video". */
+  sampling?: string;
+  note?: string;
+}
