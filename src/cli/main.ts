@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDetect } from './commands/detect.js';
+import { registerEval } from './commands/eval.js';
+import { registerExperiment } from './commands/experiment.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTrain } from './commands/train.js';
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDetect(program);
   registerRuns(program);
+  registerEval(program);
+  registerExperiment(program);
   for (const command of program.commands) command.configureOutput(program.configureOutput()).exitOverride();
   return program.exitOverride();
 }

@@ -181,6 +181,7 @@ export async function runTable1(options: Table1Options, hooks: Table1Hooks = {})
   if (options.iterations !== undefined) positiveInt(options.iterations, 'iterations');
   const names = [...(options.configs ?? TABLE1_CONFIGS), ...(options.include ?? [])].filter((n, i, all) => all.indexOf(n) === i);
   if (!names.length) throw new UsageError('no configuration to run', `choose from ${TABLE1_CONFIGS.join(', ')}, dcgan64`);
+  for (const name of names) resolveConfig(name); // an unknown preset fails before anything is written
 
   await checkManifest(outDir, {
     format: 'fakeface-experiment/1',
