@@ -29,6 +29,9 @@ export interface Table1ReportData {
   createdAt?: Date;
 }
 
+/** Two charts side by side fit the page. */
+const CHART_WIDTH = 520;
+
 /** The paper's setting, for the scale table. */
 const PAPER = { images: 9780, resolution: '120x120', iterations: '20,000 (some stopped early by hand)', hardware: 'cloud machines, Keras (not specified further)' };
 
@@ -155,6 +158,7 @@ function curveBlocks(data: Table1ReportData): Block[] {
       alt: `${s.name} losses`,
       svg: lineChartSvg({
         title: `${s.name}: losses (smoothed)`,
+        width: CHART_WIDTH,
         xLabel: 'iteration',
         yLabel: 'binary cross-entropy',
         series: [series(m.map((r) => (r.dLossReal + r.dLossFake) / 2), 'D loss'), series(m.map((r) => r.gLoss), 'G loss')],
@@ -165,6 +169,7 @@ function curveBlocks(data: Table1ReportData): Block[] {
       alt: `${s.name} discriminator accuracy`,
       svg: lineChartSvg({
         title: `${s.name}: D accuracy (smoothed)`,
+        width: CHART_WIDTH,
         xLabel: 'iteration',
         yLabel: 'accuracy',
         yMin: 0,
