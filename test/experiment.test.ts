@@ -104,32 +104,35 @@ describe.skipIf(!UTKFACE_DIR)('experiment table1 on a tiny setting', () => {
   });
 
   it('resumes an interrupted experiment: the finished configuration is skipped, the interrupted one continues', async () => {
-    const options = tiny('resume', { iterations: 8 });
+    // tiny first (cheap), then the paper's model1, interrupted after 3 of its 8 iterations
+    const options = tiny('resume', { configs: ['tiny', 'model1'], iterations: 8 });
     let current = '';
     let calls = 0;
     const first = await runTable1(options, {
       onConfigStart: (c) => (current = c.name),
-      shouldStop: () => current === 'model4' && ++calls === 3,
+      shouldStop: () => current === 'model1' && ++calls === 3,
     });
     expect(first.status).toBe('interrupted');
     expect(first.reportHtml).toBeNull();
-    expect(first.summaries.map((s) => s.name)).toEqual(['model1']);
-    expect(await readRunState(join(first.outDir, 'runs', 'model4'))).toMatchObject({ status: 'interrupted', iteration: 3 });
-    expect(existsSync(join(first.outDir, 'runs', 'model4', 'quality.json'))).toBe(false);
+    expect(first.summaries.map((s) => s.name)).toEqual(['tiny']);
+    expect(await readRunState(join(first.outDir, 'runs', 'model1'))).toMatchObject({ status: 'interrupted', iteration: 3 });
+    expect(existsSync(join(first.outDir, 'runs', 'model1', 'quality.json'))).toBe(false);
 
     const actions: [string, ConfigAction, string][] = [];
     const second = await runTable1(options, { onConfigStart: (c) => actions.push([c.name, c.action, c.detail]) });
     expect(second.status).toBe('finished');
     expect(actions).toEqual([
-      ['model1', 'skip', 'finished 8 iterations'],
-      ['model4', 'resume', 'interrupted at iteration 3'],
+      ['tiny', 'skip', 'finished 8 iterations'],
+      ['model1', 'resume', 'interrupted at iteration 3'],
     ]);
-    const metrics = await readMetrics(join(second.outDir, 'runs', 'model4'));
+    const metrics = await readMetrics(join(second.outDir, 'runs', 'model1'));
     expect(metrics.map((m) => m.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(second.summaries.map((s) => [s.name, s.status, s.iteration])).toEqual([
+      ['tiny', 'finished', 8],
       ['model1', 'finished', 8],
-      ['model4', 'finished', 8],
     ]);
+    // the two grids do not share noise vectors (tiny's latent space is 32-d): the report says so
+    expect(await readFile(second.reportMd!, 'utf8')).toContain('so their grids do not share noise vectors');
     expect(existsSync(second.reportHtml!)).toBe(true);
   });
 
