@@ -136,6 +136,35 @@ describe.skipIf(!UTKFACE_DIR)('experiment table1 on a tiny setting', () => {
     expect(existsSync(second.reportHtml!)).toBe(true);
   });
 
+  it('reports a configuration that fails, runs the others, and retries it on a rerun', async () => {
+    const options = tiny('failure', { configs: ['tiny', 'model1'], iterations: 3, resolution: 8 });
+    let current = '';
+    const first = await runTable1(options, {
+      onConfigStart: (c) => (current = c.name),
+      train: {
+        onIteration: (r) => {
+          if (current === 'tiny' && r.iteration === 2) throw new Error('out of memory (simulated)');
+        },
+      },
+    });
+    expect(first.status).toBe('finished');
+    expect(first.failed).toEqual([{ name: 'tiny', message: 'out of memory (simulated)' }]);
+    expect(first.summaries.map((s) => [s.name, s.status, s.quality === null])).toEqual([
+      ['tiny', 'failed', true],
+      ['model1', 'finished', false],
+    ]);
+    expect(await readFile(first.reportMd!, 'utf8')).toMatch(/^\| tiny \|.*\| failed: out of memory \(simulated\) \|$/m);
+
+    const actions: string[] = [];
+    const second = await runTable1(options, { onConfigStart: (c) => actions.push(`${c.name}:${c.action}:${c.detail}`) });
+    expect(actions).toEqual(['tiny:resume:failed at iteration 2', 'model1:skip:finished 3 iterations']);
+    expect(second.failed).toEqual([]);
+    expect(second.summaries.map((s) => [s.name, s.status, s.iteration])).toEqual([
+      ['tiny', 'finished', 3],
+      ['model1', 'finished', 3],
+    ]);
+  });
+
   it('refuses to continue an experiment with other shared settings', async () => {
     await expect(runTable1(tiny('e2e', { evalCount: 10 }))).rejects.toThrow(/holds an experiment run with evalCount 12, not 10/);
   });

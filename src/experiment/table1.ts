@@ -25,7 +25,7 @@ import { createRunEvaluator, evaluateGenerator, FACE_FEATURE_NETWORK, loadRefere
 import { modelSize } from '../models/index.js';
 import { writeTable1Report } from '../report/table1.js';
 import { loadRunModel } from '../train/checkpoint.js';
-import { isRunFolder, readRunState } from '../train/run-folder.js';
+import { isRunFolder, readRunState, type RunStatus } from '../train/run-folder.js';
 import { train, type TrainHooks } from '../train/train.js';
 import { checkConclusions } from './conclusions.js';
 import { prepareSplit, type DataSplit } from './split.js';
@@ -96,7 +96,9 @@ export interface Table1Result {
   status: 'finished' | 'interrupted';
   outDir: string;
   summaries: ConfigSummary[];
-  /** Written when every configuration is done. */
+  /** Configurations whose training threw (the others still ran); a rerun tries them again. */
+  failed: { name: string; message: string }[];
+  /** Written when every configuration is done (or failed). */
   reportHtml: string | null;
   reportMd: string | null;
 }
@@ -215,28 +217,25 @@ export async function runTable1(options: Table1Options, hooks: Table1Hooks = {})
   };
 
   const summaries: ConfigSummary[] = [];
+  const failed: { name: string; message: string }[] = [];
   for (const [index, planned] of configs.entries()) {
     hooks.onConfigStart?.(planned, index, configs.length);
     if (planned.action !== 'skip') {
-      const { config } = planned;
-      const evaluate = evalEvery > 0 ? createRunEvaluator(config, split.heldOutDir, { count: evalCount, reference: await referenceAt(config.resolution) }) : undefined;
-      const result = await train(
-        {
-          dataDir: split.trainDir,
-          outDir: planned.runDir,
-          preset: planned.action === 'train' ? planned.name : undefined,
-          overrides:
-            planned.action === 'train'
-              ? { ...config, preset: undefined }
-              : { iterations: config.iterations, sampleEvery: config.sampleEvery, checkpointEvery: config.checkpointEvery, evalEvery: config.evalEvery },
-          resume: planned.action === 'resume',
-          cacheDir: options.cacheDir,
-          engine: options.engine,
-          evaluate,
-        },
-        { ...hooks.train, shouldStop: () => hooks.shouldStop?.() ?? false },
-      );
-      if (result.status === 'interrupted') return { status: 'interrupted', outDir, summaries, reportHtml: null, reportMd: null };
+      let status: RunStatus;
+      try {
+        status = await trainConfig(planned, split, options, evalEvery > 0 ? await referenceAt(planned.config.resolution) : null, evalCount, hooks);
+      } catch (error) {
+        // One configuration failing (out of memory, say) should not cost the others: they run, the report says
+        // which failed and why, and a rerun tries it again from its newest checkpoint.
+        const message = error instanceof Error ? error.message : String(error);
+        failed.push({ name: planned.name, message });
+        hooks.warn?.(`${planned.name} failed: ${message}`);
+        const summary = await summarizeFailedRun(planned, message, figureIteration);
+        summaries.push(summary);
+        hooks.onConfigDone?.(summary);
+        continue;
+      }
+      if (status === 'interrupted') return { status: 'interrupted', outDir, summaries, failed, reportHtml: null, reportMd: null };
     }
     await evaluateRun(planned, evalCount, seed, referenceAt, hooks);
     const summary = await summarizeRun(planned.name, planned.runDir, figureIteration);
@@ -255,7 +254,58 @@ export async function runTable1(options: Table1Options, hooks: Table1Hooks = {})
     featureNetwork: FACE_FEATURE_NETWORK,
     options: { iterations: options.iterations ?? null, resolution: options.resolution ?? null, limit },
   });
-  return { status: 'finished', outDir, summaries, reportHtml: html, reportMd: md };
+  return { status: 'finished', outDir, summaries, failed, reportHtml: html, reportMd: md };
+}
+
+/** Trains (or resumes) one configuration into its run folder. */
+async function trainConfig(
+  planned: PlannedConfig,
+  split: DataSplit,
+  options: Table1Options,
+  reference: ReferenceFaces | null,
+  evalCount: number,
+  hooks: Table1Hooks,
+): Promise<RunStatus> {
+  const { config } = planned;
+  const result = await train(
+    {
+      dataDir: split.trainDir,
+      outDir: planned.runDir,
+      preset: planned.action === 'train' ? planned.name : undefined,
+      overrides:
+        planned.action === 'train'
+          ? { ...config, preset: undefined }
+          : { iterations: config.iterations, sampleEvery: config.sampleEvery, checkpointEvery: config.checkpointEvery, evalEvery: config.evalEvery },
+      resume: planned.action === 'resume',
+      cacheDir: options.cacheDir,
+      engine: options.engine,
+      evaluate: reference ? createRunEvaluator(config, split.heldOutDir, { count: evalCount, reference }) : undefined,
+    },
+    { ...hooks.train, shouldStop: () => hooks.shouldStop?.() ?? false },
+  );
+  return result.status;
+}
+
+/** The summary of a configuration whose training threw: what its folder holds, else what was planned. */
+async function summarizeFailedRun(planned: PlannedConfig, message: string, figureIteration: number): Promise<ConfigSummary> {
+  const base: ConfigSummary = isRunFolder(planned.runDir)
+    ? await summarizeRun(planned.name, planned.runDir, figureIteration)
+    : {
+        name: planned.name,
+        runDir: planned.runDir,
+        config: planned.config,
+        status: 'failed',
+        stopReason: message,
+        iteration: 0,
+        iterations: planned.config.iterations,
+        engine: 'unknown',
+        dAcc: null,
+        msPerIteration: NaN,
+        quality: null,
+        figure: null,
+        metrics: [],
+      };
+  return { ...base, status: 'failed', stopReason: message, quality: null };
 }
 
 /** Measures the run's newest generator against the held-out faces, unless quality.json already holds that measurement. */

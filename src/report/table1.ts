@@ -37,7 +37,7 @@ const PAPER = { images: 9780, resolution: '120x120', iterations: '20,000 (some s
 
 const distinct = <T>(values: T[]): T[] => [...new Set(values)];
 const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const sig = (value: number) => (Number.isFinite(value) ? value.toPrecision(3) : String(value));
 const kid3 = (value: number) => fixed(value * 1000, 2);
 const lr = (value: number) => value.toExponential(0);

@@ -122,12 +122,16 @@ export function registerExperiment(program: Command): void {
             q ? `${q.fid.toPrecision(3)} (${q.fidFloor.toPrecision(3)})` : '-',
             q ? `${(q.kid * 1000).toFixed(2)} (${(q.kidFloor * 1000).toFixed(2)})` : '-',
             q ? `${q.twoSampleAccuracy.toFixed(3)} (${q.twoSampleFloor.toFixed(3)})` : '-',
-            s.msPerIteration.toFixed(1),
-            s.status === 'stopped-early' ? (s.stopReason ?? 'yes') : '',
+            Number.isFinite(s.msPerIteration) ? s.msPerIteration.toFixed(1) : '-',
+            s.status === 'stopped-early' ? (s.stopReason ?? 'yes') : s.status === 'failed' ? `failed: ${s.stopReason ?? ''}` : '',
           ];
         });
         process.stdout.write(formatTable(['config', 'iterations', 'D acc', 'FID (floor)', 'KID x10^3 (floor)', 'two-sample (floor)', 'ms/it', 'stopped early'], rows) + '\n');
         process.stdout.write(`report: ${result.reportHtml}\n        ${result.reportMd}\n`);
+        if (result.failed.length) {
+          info(`fakeface: ${result.failed.map((f) => f.name).join(', ')} failed (see the report); rerun the same command to try again`);
+          return 1;
+        }
         return 0;
       } finally {
         bar?.stop();
