@@ -4,6 +4,7 @@ import { registerEval } from './commands/eval.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 import { cliState } from './output.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerEval(program);
   registerExperiment(program);
+  registerServe(program);
   for (const command of program.commands) command.configureOutput(program.configureOutput()).exitOverride();
   return program.exitOverride();
 }

@@ -1,0 +1,166 @@
+/**
+ * The JSON the HTTP API sends, shared by the server (src/server/) and the page
+ * (web/src/). Type-only and free of Node imports, so the browser build can use it.
+ * openapi.json documents the same shapes for other clients.
+ */
+import type { ImageDetection, VideoDetection } from '../detect/types.js';
+
+export type { ImageDetection, VideoDetection, Detection, FaceResult, FrameResult, DetectorInfo, Verdict } from '../detect/types.js';
+
+/** Every error response: one line for people, sometimes a hint on what to do. */
+export interface ApiError {
+  error: string;
+  hint?: string;
+}
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  /** The tfjs backend the server runs on, in words. */
+  engine: string;
+  /** Whether POST /api/detect can score uploads (the detection module is present). */
+  detection: { available: boolean; reason: string | null };
+  runsDir: string;
+  runs: number;
+  jobs: { running: number; waiting: number; capacity: number };
+  maxUploadBytes: number;
+  uptimeSeconds: number;
+}
+
+export type RunStatus = 'running' | 'finished' | 'interrupted' | 'stopped-early' | 'failed' | 'unknown';
+
+/** One line of a run's metrics.jsonl. */
+export interface MetricsPoint {
+  iteration: number;
+  dLossReal: number;
+  dLossFake: number;
+  dAccReal: number;
+  dAccFake: number;
+  dAcc: number;
+  gLoss: number;
+  ms: number;
+  [extra: string]: number;
+}
+
+export interface RunSummary {
+  id: string;
+  status: RunStatus;
+  iteration: number;
+  iterations: number;
+  /** When state.json was last written (start and end of a run). */
+  updatedAt: string | null;
+  /** When metrics.jsonl last changed: a "running" run silent for long was probably killed. */
+  lastActivityAt: string | null;
+  stopReason: string | null;
+  engine: string | null;
+  preset: string | null;
+  architecture: string | null;
+  resolution: number | null;
+  /** Whether the run has a checkpoint, i.e. can generate faces. */
+  hasCheckpoint: boolean;
+  /** Last metrics line, if any. */
+  last: MetricsPoint | null;
+  /** URL of the newest sample grid, null before the first one. */
+  latestSample: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  config: Record<string, unknown> | null;
+  /** The metrics, thinned to at most `maxPoints` lines (every line when fewer); the last line is always kept. */
+  metrics: MetricsPoint[];
+  metricsTotal: number;
+  /** Every sample grid, oldest first: { iteration, url }. */
+  samples: SampleGrid[];
+}
+
+export interface SampleGrid {
+  iteration: number;
+  url: string;
+}
+
+export interface ExperimentReport {
+  id: string;
+  title: string;
+  url: string;
+}
+
+export interface RunList {
+  runsDir: string;
+  runs: RunSummary[];
+  /** Newest run that can generate faces (the default of the Generate page), or null. */
+  defaultRun: string | null;
+  experiments: ExperimentReport[];
+  /** Shown when there is no run yet. */
+  trainCommand: string;
+}
+
+/** Events of GET /api/runs/:id/events (the SSE `event:` names and their `data:`). */
+export interface RunEvents {
+  /** Sent first, and again when metrics.jsonl was rewritten (a resumed run drops lines). */
+  snapshot: RunDetail;
+  /** New complete lines of metrics.jsonl. */
+  metrics: MetricsPoint[];
+  /** A new sample grid was written. */
+  sample: SampleGrid;
+  /** state.json changed (status, iteration). */
+  state: RunSummary;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface KeyFrameThumb {
+  /** Index into result.frames. */
+  frame: number;
+  timeSeconds: number;
+  pFake: number | null;
+  url: string;
+}
+
+export interface Job {
+  id: string;
+  kind: 'video';
+  status: JobStatus;
+  /** Original file name of the upload. */
+  file: string;
+  /** Place in the queue (1 = next) while queued, else null. */
+  position: number | null;
+  progress: { done: number; total: number | null };
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: VideoDetection | null;
+  /** Thumbnails of the frames that drove the decision (most suspicious first). */
+  keyFrames: KeyFrameThumb[];
+  error: string | null;
+}
+
+/** Body of the 202 answer to a video upload. */
+export interface JobAccepted {
+  job: Job;
+  /** URLs of the job's status and its SSE progress stream. */
+  statusUrl: string;
+  eventsUrl: string;
+}
+
+/** Events of GET /api/jobs/:id/events. */
+export interface JobEvents {
+  /** The whole job: sent first and on every status change. */
+  job: Job;
+  progress: { done: number; total: number | null };
+}
+
+export type DetectResponse = ImageDetection;
+
+export interface GenerateGridRequest {
+  run?: string;
+  count?: number;
+  seed?: number;
+  columns?: number;
+}
+
+export interface GenerateInterpolationRequest {
+  run?: string;
+  seedA: number;
+  seedB: number;
+  steps?: number;
+}

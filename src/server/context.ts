@@ -1,0 +1,19 @@
+import type { EngineInfo } from '../engine/index.js';
+import type { JobStore } from './jobs.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { WorkQueue } from './queue.js';
+import type { RunWatchers } from './run-watch.js';
+
+/** What the route modules share. */
+export interface ServerContext {
+  options: ResolvedServerOptions;
+  engine: EngineInfo;
+  /** This server's own folder for uploads in progress (inside options.tmpDir). */
+  uploadDir: string;
+  /** Video analyses. */
+  jobs: JobStore;
+  /** Work done inside a request: image checks and generation. */
+  requests: WorkQueue;
+  watchers: RunWatchers;
+  log(message: string, error?: unknown): void;
+}

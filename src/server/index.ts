@@ -1,0 +1,201 @@
+/**
+ * The web app's server: the JSON API over the library (detect, generate, runs)
+ * and the built page (web/dist), on Fastify. The CLI's `fakeface serve` only
+ * parses flags and calls createServer().
+ *
+ *   const server = await createServer({ runsDir: 'runs', port: 0 });
+ *   console.log(await server.listen());   // http://127.0.0.1:41234
+ *   ...
+ *   await server.close();
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { initEngine, type EngineInfo } from '../engine/index.js';
+import type { Health } from './api-types.js';
+import type { ServerContext } from './context.js';
+import { loadDetection } from './detection.js';
+import { HttpError, toHttpResponse } from './http-error.js';
+import { JobStore } from './jobs.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { WorkQueue } from './queue.js';
+import { registerDetectRoutes } from './routes-detect.js';
+import { registerGenerateRoutes } from './routes-generate.js';
+import { registerRunRoutes } from './routes-runs.js';
+import { listRuns } from './runs.js';
+import { RunWatchers } from './run-watch.js';
+
+export type { ServerOptions, ResolvedServerOptions } from './options.js';
+export type * from './api-types.js';
+export { sniff, type Sniffed } from './sniff.js';
+
+export interface FakefaceServer {
+  readonly app: FastifyInstance;
+  readonly options: ResolvedServerOptions;
+  readonly engine: EngineInfo;
+  /** Every route, as "METHOD /path" (HEAD routes left out). */
+  readonly routes: readonly string[];
+  /** The URL once listen() has resolved, else null. */
+  readonly url: string | null;
+  /** Binds options.host:options.port and resolves to the URL (http://127.0.0.1:PORT). */
+  listen(): Promise<string>;
+  /** Stops accepting requests, ends event streams and removes this server's temporary files. */
+  close(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+const VERSION = (require('../../package.json') as { version: string }).version;
+/** The OpenAPI document (checked in at the package root as openapi.json). */
+export const OPENAPI_FILE = new URL('../../openapi.json', import.meta.url);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+}
+
+/** The Host header without its port. */
+function hostName(header: string | undefined): string {
+  if (!header) return '';
+  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
+  return header.replace(/:\d+$/, '');
+}
+
+const defaultLog = (message: string, error?: unknown) => {
+  const detail = error instanceof Error ? `: ${error.stack ?? error.message}` : error === undefined ? '' : `: ${String(error)}`;
+  process.stderr.write(`fakeface serve: ${message}${detail}\n`);
+};
+
+/**
+ * Builds the server (routes, engine, upload folder) without binding a port.
+ * Starts the tfjs backend (wasm by default: the face detector runs on it).
+ */
+export async function createServer(opts: ServerOptions & { log?: (message: string, error?: unknown) => void } = {}): Promise<FakefaceServer> {
+  const options = resolveServerOptions(opts);
+  const log = opts.log ?? defaultLog;
+  const engine = await initEngine({ backend: options.backend });
+  const uploadDir = await mkdtemp(join(options.tmpDir, 'fakeface-uploads-'));
+  const openapi = readFileSync(OPENAPI_FILE, 'utf8');
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true, forceCloseConnections: true });
+  const jobs = new JobStore(new WorkQueue('video analyses', options.concurrentJobs, options.queuedJobs, 30), options.jobTtlSeconds * 1000, log);
+  const requests = new WorkQueue('requests', options.concurrentRequests, options.queuedRequests, 5);
+  const watchers = new RunWatchers(options.watchIntervalMs, log);
+  const ctx: ServerContext = { options, engine, uploadDir, jobs, requests, watchers, log };
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const response = toHttpResponse(error);
+    if (response.status >= 500 && !(error instanceof HttpError)) log(`${request.method} ${request.url} failed`, error);
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const message = path.startsWith('/api/') ? `no such endpoint: ${request.method} ${path.slice(0, 200)}` : `not found: ${path.slice(0, 200)}`;
+    return reply.code(404).send({ error: message, hint: 'the API is described at /api/openapi.json' });
+  });
+
+  app.addHook('onRequest', async (request) => {
+    // DNS rebinding: a page on evil.example that resolves to 127.0.0.1 must not reach a loopback-only server.
+    if (isLoopback(options.host) && !isLoopback(hostName(request.headers.host))) {
+      throw new HttpError(403, `host "${hostName(request.headers.host).slice(0, 100)}" not allowed: this server answers on localhost only`);
+    }
+    // Other sites' pages may not post uploads here (there is no CORS: same origin only).
+    const origin = request.headers.origin;
+    if (origin && request.method !== 'GET' && request.method !== 'HEAD') {
+      let originHost = '';
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        // "null" or garbage: refused below.
+      }
+      if (originHost !== request.headers.host) throw new HttpError(403, `cross-origin request from ${origin.slice(0, 100)} refused`);
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html') && !request.url.startsWith('/experiments/')) {
+      reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    }
+    return payload;
+  });
+
+  await app.register(fastifyMultipart, { limits: { fileSize: options.maxUploadBytes, files: 1, fields: 10, parts: 12 } });
+  // Decorates reply.sendFile (samples, reports); serves nothing by itself.
+  await app.register(fastifyStatic, { serve: false, root: uploadDir });
+  const webBuilt = existsSync(join(options.webDir, 'index.html'));
+  if (webBuilt) {
+    await app.register(fastifyStatic, {
+      root: options.webDir,
+      prefix: '/',
+      decorateReply: false,
+      cacheControl: false,
+      setHeaders(reply, path) {
+        // Vite names assets by content hash: cache them for good, but always revalidate the page.
+        reply.header('Cache-Control', path.includes(`${join('assets', '')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .send(`<!doctype html><meta charset="utf-8"><title>fakeface</title><h1>fakeface</h1><p>The web page is not built (no ${options.webDir}/index.html). Run <code>npm run build</code>, then restart <code>fakeface serve</code>. The API works: <a href="/api/health">/api/health</a>, <a href="/api/openapi.json">/api/openapi.json</a>.</p>`),
+    );
+  }
+
+  app.get('/api/health', async (): Promise<Health> => {
+    const detection = await loadDetection();
+    return {
+      status: 'ok',
+      version: VERSION,
+      engine: engine.description,
+      detection: { available: detection.module !== null, reason: detection.reason },
+      runsDir: options.runsDir,
+      runs: (await listRuns(options.runsDir)).length,
+      jobs: jobs.counts,
+      maxUploadBytes: options.maxUploadBytes,
+      uptimeSeconds: Math.round(process.uptime()),
+    };
+  });
+  app.get('/api/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(openapi));
+  registerDetectRoutes(app, ctx);
+  registerGenerateRoutes(app, ctx);
+  registerRunRoutes(app, ctx);
+
+  let url: string | null = null;
+  let closed = false;
+  return {
+    app,
+    options,
+    engine,
+    routes,
+    get url() {
+      return url;
+    },
+    async listen() {
+      const address = await app.listen({ host: options.host, port: options.port });
+      const port = new URL(address).port;
+      const host = isIP(options.host) === 6 ? `[${options.host}]` : options.host;
+      url = `http://${host}:${port}`;
+      return url;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      watchers.close();
+      jobs.close();
+      await app.close();
+      await rm(uploadDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { VideoDetection } from '../detect/types.js';
+import type { Job, JobEvents, KeyFrameThumb } from './api-types.js';
+import { toHttpResponse } from './http-error.js';
+import type { WorkQueue } from './queue.js';
+
+export interface JobOutcome {
+  result: VideoDetection;
+  /** JPEG thumbnails of the key frames, served at /api/jobs/:id/frames/:n.jpg. */
+  thumbnails: Array<{ frame: number; timeSeconds: number; pFake: number | null; jpeg: Buffer }>;
+}
+
+export type JobWork = (reportProgress: (done: number, total: number | null) => void) => Promise<JobOutcome>;
+
+type Listener = <E extends keyof JobEvents>(event: E, data: JobEvents[E]) => void;
+
+interface JobRecord {
+  job: Job;
+  thumbnails: Buffer[];
+  listeners: Set<Listener>;
+  finishedAtMs: number | null;
+}
+
+/** Most finished jobs kept (each holds its result and a few thumbnails), whatever their age. */
+const MAX_FINISHED = 200;
+
+/**
+ * Video analyses as jobs: created by an upload, run through the bounded queue,
+ * observed by polling (GET /api/jobs/:id) or by SSE (progress, then the job).
+ * Finished jobs are forgotten after the TTL.
+ */
+export class JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly queue: WorkQueue,
+    private readonly ttlMs: number,
+    private readonly log: (message: string, error?: unknown) => void,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, ttlMs)).unref();
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id)?.job;
+  }
+
+  thumbnail(id: string, n: number): Buffer | undefined {
+    return this.jobs.get(id)?.thumbnails[n];
+  }
+
+  /**
+   * Creates a job and queues its work; throws the queue's 503 when full (and
+   * then `work` never runs: the caller removes its upload). `cleanup` runs once
+   * the job has finished either way.
+   */
+  submit(file: string, work: JobWork, cleanup: () => Promise<void>): Job {
+    this.sweep();
+    const id = randomUUID();
+    const job: Job = {
+      id,
+      kind: 'video',
+      status: 'queued',
+      file,
+      position: null,
+      progress: { done: 0, total: null },
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      result: null,
+      keyFrames: [],
+      error: null,
+    };
+    const record: JobRecord = { job, thumbnails: [], listeners: new Set(), finishedAtMs: null };
+    const run = async (): Promise<void> => {
+      try {
+        const outcome = await work((done, total) => {
+          job.progress = { done, total };
+          this.emit(record, 'progress', job.progress);
+        });
+        record.thumbnails = outcome.thumbnails.map((t) => t.jpeg);
+        job.keyFrames = outcome.thumbnails.map(
+          (t, n): KeyFrameThumb => ({ frame: t.frame, timeSeconds: t.timeSeconds, pFake: t.pFake, url: `/api/jobs/${id}/frames/${n}.jpg` }),
+        );
+        job.result = outcome.result;
+        job.status = 'done';
+      } catch (error) {
+        const response = toHttpResponse(error);
+        if (response.status >= 500) this.log(`job ${id} (${file}) failed`, error);
+        job.error = response.body.error;
+        job.status = 'failed';
+      } finally {
+        await cleanup().catch((error: unknown) => this.log(`job ${id}: cleanup failed`, error));
+      }
+      job.finishedAt = new Date().toISOString();
+      record.finishedAtMs = Date.now();
+      this.emit(record, 'job', job);
+      this.updatePositions();
+    };
+    // Throws (503) before anything is recorded when the queue is full.
+    void this.queue.add(run, () => {
+      job.status = 'running';
+      job.startedAt = new Date().toISOString();
+      job.position = null;
+      this.emit(record, 'job', job);
+      this.updatePositions();
+    });
+    this.jobs.set(id, record);
+    if (job.status === 'queued') this.updatePositions();
+    return job;
+  }
+
+  /** Calls `listener` with every event of the job until the returned function is called. */
+  subscribe(id: string, listener: Listener): () => void {
+    const record = this.jobs.get(id);
+    if (!record) return () => undefined;
+    record.listeners.add(listener);
+    return () => record.listeners.delete(listener);
+  }
+
+  get counts(): { running: number; waiting: number; capacity: number } {
+    return { running: this.queue.running, waiting: this.queue.waiting, capacity: this.queue.capacity };
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const record of this.jobs.values()) record.listeners.clear();
+  }
+
+  private emit<E extends keyof JobEvents>(record: JobRecord, event: E, data: JobEvents[E]): void {
+    for (const listener of record.listeners) listener(event, data);
+  }
+
+  /** Queued jobs start in creation order: each one's place is one more than the queued jobs before it. */
+  private updatePositions(): void {
+    let position = 0;
+    for (const record of this.jobs.values()) {
+      if (record.job.status !== 'queued') continue;
+      position++;
+      if (record.job.position !== position) {
+        record.job.position = position;
+        this.emit(record, 'job', record.job);
+      }
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const finished = [...this.jobs.entries()].filter(([, r]) => r.finishedAtMs !== null);
+    for (const [id, record] of finished) {
+      if (now - record.finishedAtMs! > this.ttlMs) this.jobs.delete(id);
+    }
+    const left = finished.filter(([id]) => this.jobs.has(id));
+    for (const [id] of left.slice(0, Math.max(0, left.length - MAX_FINISHED))) this.jobs.delete(id);
+  }
+}

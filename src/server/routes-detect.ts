@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { JobAccepted, JobEvents } from './api-types.js';
+import type { ServerContext } from './context.js';
+import { analyseVideo, loadDetection, withClassifier, type ClassifierChoice } from './detection.js';
+import { HttpError } from './http-error.js';
+import type { JobWork } from './jobs.js';
+import { defaultRun, listRuns, runFolder } from './runs.js';
+import { openEventStream } from './sse.js';
+import { receiveUpload } from './upload.js';
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const THUMBNAIL_FILE = /^(\d{1,2})\.jpg$/;
+
+interface DetectQuery {
+  run?: string;
+  wholeImage?: string;
+}
+
+function parseFlag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new HttpError(400, `${name} must be true or false, not "${value.slice(0, 40)}"`);
+}
+
+export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { options } = ctx;
+
+  /**
+   * An image is checked within the request (its JSON is the answer); a video
+   * becomes a job (202 with its id) analysed in the background.
+   */
+  app.post<{ Querystring: DetectQuery }>('/api/detect', async (request, reply) => {
+    // Everything that can be refused without the upload is refused first.
+    const runDir = request.query.run === undefined ? undefined : runFolder(options.runsDir, request.query.run);
+    const wholeImage = parseFlag(request.query.wholeImage, 'wholeImage');
+    const upload = await receiveUpload(request, ctx.uploadDir, options.maxUploadBytes);
+    const { module: detect, reason } = await loadDetection();
+    if (!detect) {
+      await upload.remove();
+      throw new HttpError(503, `detection is not available: ${reason}`);
+    }
+    const choice: ClassifierChoice = runDir ? { run: runDir } : options.detector ? { detector: options.detector } : {};
+    const fallbackRun = async () => {
+      const id = defaultRun(await listRuns(options.runsDir));
+      return id === null ? null : join(options.runsDir, id);
+    };
+
+    if (upload.type.kind === 'image') {
+      try {
+        const result = await ctx.requests.add(() => withClassifier(choice, fallbackRun, (c) => detect.detectImage(upload.path, { ...c, wholeImage })));
+        result.file = upload.filename;
+        return result;
+      } finally {
+        await upload.remove();
+      }
+    }
+
+    let accepted: JobAccepted;
+    try {
+      const work: JobWork = (progress) => withClassifier(choice, fallbackRun, (c) => analyseVideo(detect, upload.path, upload.filename, { ...c, wholeImage }, progress));
+      const job = ctx.jobs.submit(upload.filename, work, upload.remove);
+      accepted = { job, statusUrl: `/api/jobs/${job.id}`, eventsUrl: `/api/jobs/${job.id}/events` };
+    } catch (error) {
+      await upload.remove();
+      throw error;
+    }
+    return reply.code(202).header('Location', accepted.statusUrl).send(accepted);
+  });
+
+  const findJob = (id: string) => {
+    if (!JOB_ID.test(id)) throw new HttpError(400, `invalid job id "${id.slice(0, 80)}"`);
+    const job = ctx.jobs.get(id);
+    if (!job) throw new HttpError(404, `no job ${id}`, `finished jobs are kept for ${Math.round(options.jobTtlSeconds / 60)} min`);
+    return job;
+  };
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request) => findJob(request.params.id));
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', async (request, reply) => {
+    const job = findJob(request.params.id);
+    const stream = openEventStream(reply);
+    stream.send('job', job);
+    if (job.status === 'done' || job.status === 'failed') {
+      stream.close();
+      return;
+    }
+    const unsubscribe = ctx.jobs.subscribe(job.id, <E extends keyof JobEvents>(event: E, data: JobEvents[E]) => {
+      stream.send(event, data);
+      if (event === 'job' && (job.status === 'done' || job.status === 'failed')) stream.close();
+    });
+    stream.onClose(unsubscribe);
+  });
+
+  app.get<{ Params: { id: string; file: string } }>('/api/jobs/:id/frames/:file', async (request, reply) => {
+    const job = findJob(request.params.id);
+    const match = THUMBNAIL_FILE.exec(request.params.file);
+    const jpeg = match ? ctx.jobs.thumbnail(job.id, Number(match[1])) : undefined;
+    if (!jpeg) throw new HttpError(404, `job ${job.id} has no frame thumbnail "${request.params.file.slice(0, 40)}"`);
+    return reply.type('image/jpeg').header('Cache-Control', 'private, max-age=3600').send(jpeg);
+  });
+}

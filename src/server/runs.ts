@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { latestCheckpointDir } from '../train/checkpoint.js';
+import { isRunFolder, listRunFolders, readMetrics, readRunState, runPaths } from '../train/run-folder.js';
+import type { ExperimentReport, MetricsPoint, RunDetail, RunSummary, SampleGrid } from './api-types.js';
+import { HttpError } from './http-error.js';
+import { RUN_ID_PATTERN } from './options.js';
+
+export const TRAIN_COMMAND = 'fakeface train --data DIR --preset tiny --out runs/tiny';
+
+/** Most metrics lines a run's detail carries; longer runs are thinned evenly. */
+export const MAX_METRICS_POINTS = 2000;
+
+/**
+ * A run id from a URL or a body: a plain folder name, never a path. `.` and
+ * `..` match the pattern's characters, so they are refused by name.
+ */
+export function checkRunId(id: unknown, what = 'run id'): string {
+  if (id === undefined || id === '') throw new HttpError(400, `${what} is missing`);
+  if (typeof id !== 'string') throw new HttpError(400, `${what} must be a string, not ${JSON.stringify(id)?.slice(0, 40)}`);
+  if (id.length > 200 || !RUN_ID_PATTERN.test(id) || id === '.' || id === '..') {
+    throw new HttpError(400, `invalid ${what} "${id.slice(0, 80)}"`, 'a run id is a folder name made of letters, digits, ".", "_" and "-"');
+  }
+  return id;
+}
+
+/** The folder of run `id` under `runsDir`; 400 for a bad id, 404 when there is no such run. */
+export function runFolder(runsDir: string, id: unknown): string {
+  const name = checkRunId(id);
+  const dir = join(runsDir, name);
+  if (!isRunFolder(dir)) throw new HttpError(404, `no run "${name}" in ${runsDir}`, `list the runs with GET /api/runs (or: fakeface runs --dir ${runsDir})`);
+  return dir;
+}
+
+const SAMPLE_FILE = /^step_(\d+)\.png$/;
+
+export async function listSamples(dir: string, id: string): Promise<SampleGrid[]> {
+  let names: string[];
+  try {
+    names = await readdir(runPaths(dir).samples);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => SAMPLE_FILE.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ iteration: Number(m[1]), url: sampleUrl(id, m[0]) }))
+    .sort((a, b) => a.iteration - b.iteration);
+}
+
+export const sampleUrl = (id: string, file: string) => `/api/runs/${encodeURIComponent(id)}/samples/${file}`;
+
+async function readConfig(dir: string): Promise<Record<string, unknown> | null> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(runPaths(dir).config, 'utf8'));
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function mtime(file: string): Promise<string | null> {
+  try {
+    return (await stat(file)).mtime.toISOString();
+  } catch {
+    return null;
+  }
+}
+
+export async function runSummary(dir: string, metrics?: MetricsPoint[]): Promise<RunSummary & { config: Record<string, unknown> | null; metricsAll: MetricsPoint[]; samples: SampleGrid[] }> {
+  const id = basename(dir);
+  const [state, config, samples, checkpoint] = await Promise.all([readRunState(dir), readConfig(dir), listSamples(dir, id), latestCheckpointDir(dir)]);
+  const all = (metrics ?? ((await readMetrics(dir)) as unknown as MetricsPoint[])).filter(isMetricsPoint);
+  const last = all[all.length - 1] ?? null;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  return {
+    id,
+    status: state?.status ?? 'unknown',
+    // state.json is written when a run starts and ends; metrics.jsonl has every iteration.
+    iteration: Math.max(state?.iteration ?? 0, last?.iteration ?? 0),
+    iterations: state?.iterations ?? num(config?.['iterations']) ?? 0,
+    updatedAt: state?.updatedAt ?? null,
+    lastActivityAt: (await mtime(runPaths(dir).metrics)) ?? state?.updatedAt ?? null,
+    stopReason: state?.stopReason ?? null,
+    engine: state?.engine ?? null,
+    preset: str(config?.['preset']),
+    architecture: str(config?.['architecture']),
+    resolution: num(config?.['resolution']),
+    hasCheckpoint: checkpoint !== null,
+    last,
+    latestSample: samples.length ? samples[samples.length - 1]!.url : null,
+    config,
+    metricsAll: all,
+    samples,
+  };
+}
+
+function isMetricsPoint(value: unknown): value is MetricsPoint {
+  return typeof value === 'object' && value !== null && typeof (value as MetricsPoint).iteration === 'number';
+}
+
+/** Every `stride`-th line, always with the last one. */
+export function thinMetrics(metrics: MetricsPoint[], maxPoints = MAX_METRICS_POINTS): MetricsPoint[] {
+  if (metrics.length <= maxPoints) return metrics;
+  const stride = Math.ceil(metrics.length / maxPoints);
+  const out = metrics.filter((_, i) => i % stride === 0);
+  if (out[out.length - 1] !== metrics[metrics.length - 1]) out.push(metrics[metrics.length - 1]!);
+  return out;
+}
+
+export async function runDetail(dir: string, metrics?: MetricsPoint[]): Promise<RunDetail> {
+  const { metricsAll, ...summary } = await runSummary(dir, metrics);
+  return { ...summary, metrics: thinMetrics(metricsAll), metricsTotal: metricsAll.length };
+}
+
+export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+  const runs = await Promise.all(
+    (await listRunFolders(runsDir)).filter((dir) => RUN_ID_PATTERN.test(basename(dir))).map(async (dir) => {
+      const { metricsAll: _m, config: _c, samples: _s, ...summary } = await runSummary(dir);
+      return summary;
+    }),
+  );
+  // Newest activity first.
+  return runs.sort((a, b) => (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? '') || a.id.localeCompare(b.id));
+}
+
+/** The run the Generate page starts with: the most recently active one that has a checkpoint. */
+export function defaultRun(runs: RunSummary[]): string | null {
+  return runs.find((r) => r.hasCheckpoint)?.id ?? null;
+}
+
+/** experiments/<id>/report.html files, with the page title when it has one. */
+export async function listExperiments(experimentsDir: string): Promise<ExperimentReport[]> {
+  if (!existsSync(experimentsDir)) return [];
+  const entries = await readdir(experimentsDir, { withFileTypes: true });
+  const reports: ExperimentReport[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !RUN_ID_PATTERN.test(entry.name)) continue;
+    const file = join(experimentsDir, entry.name, 'report.html');
+    if (!existsSync(file)) continue;
+    let title = entry.name;
+    try {
+      const head = (await readFile(file, 'utf8')).slice(0, 4096);
+      const match = /<title>([^<]{1,200})<\/title>/i.exec(head);
+      if (match) title = match[1]!.trim();
+    } catch {
+      // Unreadable: still listed, by folder name.
+    }
+    reports.push({ id: entry.name, title, url: `/experiments/${encodeURIComponent(entry.name)}/report.html` });
+  }
+  return reports.sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,43 @@
+/** `fakeface serve`: prints its URL, serves, stops on SIGTERM; bad flags are one-line errors. */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Health } from '../src/server/api-types.js';
+import { collect, runCli, startCli } from './helpers/cli.js';
+import { tempFolder } from './helpers/data.js';
+
+const work = tempFolder('fakeface-serve-cli-');
+afterAll(() => work.cleanup());
+
+describe('fakeface serve', () => {
+  it('prints the URL, answers on it, and stops cleanly on SIGTERM', async () => {
+    const child = startCli(['serve', '--port', '0', '--runs', work.dir, '--max-upload-mb', '2']);
+    const done = collect(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk) => {
+        out += chunk;
+        const match = /fakeface is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${out}`)));
+    });
+    const health = (await (await fetch(`${url}/api/health`)).json()) as Health;
+    expect(health).toMatchObject({ status: 'ok', runsDir: work.dir, maxUploadBytes: 2 * 1024 * 1024 });
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/engine wasm/);
+    expect(result.stderr).toMatch(/stopping/);
+  });
+
+  it('refuses bad flags with one line', async () => {
+    const port = await runCli(['serve', '--port', 'http']);
+    expect(port.code).toBe(1);
+    expect(port.stderr).toBe('fakeface: --port must be an integer from 0 to 65535, not "http"\n');
+    const size = await runCli(['serve', '--max-upload-mb', '0']);
+    expect(size.code).toBe(1);
+    expect(size.stderr).toBe('fakeface: --max-upload-mb must be a number above 0 and at most 4096, not "0"\n');
+  });
+});
