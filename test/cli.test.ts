@@ -98,20 +98,24 @@ describe('fakeface CLI', () => {
     expect(existsSync(join(folder, 'face_0002.png'))).toBe(true);
   }, 120_000);
 
-  it("scores images with the run's discriminator, naming unreadable files", async () => {
+  it("scores the faces in images with the run's discriminator, naming unreadable files", async () => {
     const notImage = join(work, 'notes.jpg');
     await writeFile(notImage, 'this is text');
     const photo = join(UTKFACE_DIR!, '100_1_0_20170110183726390.jpg.chip.jpg');
     const result = await runCli(['detect', '--run', run(), photo, notImage, '--json']);
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
-    expect(report.results[0]).toMatchObject({ file: photo });
-    expect(report.results[0].pReal).toBeGreaterThan(0);
-    expect(report.results[0].pReal).toBeLessThan(1);
-    expect(['real', 'fake']).toContain(report.results[0].verdict);
-    expect(report.results[1]).toMatchObject({ file: notImage, verdict: 'error', pReal: null });
+    expect(report.detector).toMatchObject({ kind: 'discriminator', source: run(), threshold: 0.5, inputSize: 32 });
+    expect(report.results[0]).toMatchObject({ kind: 'image', file: photo, width: 200, height: 200 });
+    const face = report.results[0].faces[0];
+    expect(face.box.width).toBeGreaterThan(100);
+    expect(face.pFake).toBeGreaterThan(0);
+    expect(face.pFake).toBeLessThan(1);
+    expect(face.verdict).toBe(face.pFake >= 0.5 ? 'fake' : 'real');
+    expect(report.results[0].verdict).toBe(face.verdict);
+    expect(report.results[1]).toMatchObject({ file: notImage, verdict: 'error', error: 'not an image or a video (it holds text)' });
     const table = await runCli(['detect', '--run', run(), photo]);
-    expect(table.stdout).toMatch(/image\s+p\(real\)\s+verdict/);
+    expect(table.stdout).toMatch(/file\s+kind\s+faces\s+p\(fake\)\s+verdict/);
   }, 120_000);
 
   it('stops cleanly on Ctrl-C with a checkpoint, and warns once about unreadable files', async () => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDetect } from './commands/detect.js';
+import { registerDetector } from './commands/detector.js';
 import { registerEval } from './commands/eval.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerGenerate } from './commands/generate.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerDetect(program);
+  registerDetector(program);
   registerRuns(program);
   registerEval(program);
   registerExperiment(program);

@@ -43,6 +43,8 @@ async function prepareEngine(opts: DetectOptions): Promise<void> {
   await initEngine({ backend: opts.backend ?? 'wasm', threads: opts.threads });
 }
 
+/** Boxes are reported to a tenth of a pixel: finer is noise, and JSON stays readable. */
+const tenth = (v: number) => Math.round(v * 10) / 10;
 const confidenceOf = (p: number) => Math.abs(p - 0.5) + 0.5;
 const callFace = (p: number, threshold: number): 'real' | 'fake' => (p >= threshold ? 'fake' : 'real');
 
@@ -67,7 +69,7 @@ async function scorePicture(rgb: RgbImage, classifier: FaceClassifier, wholeImag
   const crops = await Promise.all(boxes.map((box) => cropFace(rgb, box, inputSize, classifier.cropMargin)));
   const scores = crops.length > 0 ? classifier.score(crops) : [];
   const faces = boxes.map((box, i): FaceResult => ({
-    box: { x: box.x * scale, y: box.y * scale, width: box.width * scale, height: box.height * scale, score: box.score },
+    box: { x: tenth(box.x * scale), y: tenth(box.y * scale), width: tenth(box.width * scale), height: tenth(box.height * scale), score: box.score },
     pFake: scores[i]!,
     verdict: callFace(scores[i]!, threshold),
   }));

@@ -1,32 +1,125 @@
 import type { Command } from 'commander';
-import { scoreWithDiscriminator } from '../../detect/discriminator.js';
-import { initEngine } from '../../engine/index.js';
-import { UsageError } from '../../errors.js';
-import { action, formatTable } from '../output.js';
+import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
+import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
+import { FakefaceError, UsageError } from '../../errors.js';
+import { action, formatTable, info, reportError } from '../output.js';
+import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
+
+interface FailedInput {
+  kind: 'error';
+  file: string;
+  verdict: 'error';
+  error: string;
+}
+
+function positiveNumber(value: unknown, flag: string, integer: boolean): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, not "${String(value)}"`);
+  }
+  return n;
+}
+
+const pct = (p: number | null) => (p === null ? '-' : p.toFixed(3));
+
+/** One table row per input: what was found, the deciding p(fake), the verdict, and why. */
+function row(result: Detection | FailedInput): string[] {
+  if (result.kind === 'error') return [result.file, '-', '-', '-', 'error', result.error];
+  if (result.kind === 'image') {
+    const p = result.faces.length > 0 ? Math.max(...result.faces.map((f) => f.pFake)) : (result.wholeImage?.pFake ?? null);
+    const faces = result.faces.map((f, i) => `face ${i + 1}: ${f.pFake.toFixed(2)} at ${Math.round(f.box.x)},${Math.round(f.box.y)} ${Math.round(f.box.width)}x${Math.round(f.box.height)}`);
+    return [result.file, 'image', String(result.faces.length), pct(p), result.verdict, result.note ?? faces.join('; ')];
+  }
+  return [
+    result.file,
+    'video',
+    `${result.framesWithFaces}/${result.framesAnalysed} frames`,
+    pct(result.pFake),
+    result.verdict,
+    result.note ?? `${result.rule}; key frames at ${result.keyFrames.map((k) => `${result.frames[k]!.timeSeconds.toFixed(1)}s`).join(', ')}`,
+  ];
+}
 
 export function registerDetect(program: Command): void {
   const command = program
     .command('detect')
-    .description("score images as real or fake with a run's discriminator (the paper's detector)")
-    .argument('<images...>', 'image files (JPEG, PNG, WebP)')
-    .requiredOption('--run <dir>', 'run folder whose discriminator scores the images')
-    .option('--threshold <p>', 'p(real) above which an image is called real', '0.5')
-    .option('--json', 'print JSON instead of a table');
+    .description('find the faces in images and videos and score each as real or fake')
+    .argument('<files...>', 'images (JPEG, PNG, WebP ...) and videos (MP4, MOV, MKV, WebM ...), told apart by content')
+    .option('--detector <dir>', 'a detector trained with `fakeface detector train`')
+    .option('--run <dir>', "or: a GAN run whose discriminator scores the faces (the paper's detector; p(fake) = 1 - D)")
+    .option('--whole-image', 'score the whole picture (or frame) when no face is found')
+    .option('--fps <n>', 'video: frames per second to analyse (default 2, at most 120 frames)')
+    .option('--frames <n>', 'video: analyse this many frames, spread evenly over it')
+    .option('--annotate <dir>', 'write each image with boxes and p(fake) drawn, and for videos the key frames and a timeline (SVG)')
+    .option('--json', 'print JSON ({detector, results: [...]}) instead of a table');
   withEngineOptions(command);
+  command.addHelpText(
+    'after',
+    '\nExamples:\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n',
+  );
   command.action(
-    action(async (images: string[], opts: Record<string, unknown>) => {
-      const threshold = Number(opts.threshold);
-      if (!(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be between 0 and 1, not "${String(opts.threshold)}"`);
-      await initEngine(engineOptions(opts));
-      const result = await scoreWithDiscriminator(opts.run as string, images, threshold);
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ run: opts.run, iteration: result.iteration, threshold, results: result.scores }, null, 2) + '\n');
-      } else {
-        const rows = result.scores.map((s) => [s.file, s.pReal === null ? '-' : s.pReal.toFixed(4), s.verdict === 'error' ? `error: ${s.error}` : s.verdict]);
-        process.stdout.write(formatTable(['image', 'p(real)', 'verdict'], rows) + '\n');
+    action(async (files: string[], opts: Record<string, unknown>) => {
+      if (!opts.detector && !opts.run) throw new UsageError('choose a classifier: --detector DIR or --run RUN', 'train a detector with `fakeface detector train --real DIR --fake-run RUN --out DIR`');
+      if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
+      if (opts.fps !== undefined && opts.frames !== undefined) throw new UsageError('give --fps or --frames, not both');
+      const engine = engineOptions(opts);
+      const detectOptions: DetectOptions = {
+        detector: opts.detector as string | undefined,
+        run: opts.run as string | undefined,
+        wholeImage: Boolean(opts.wholeImage),
+        fps: opts.fps === undefined ? undefined : positiveNumber(opts.fps, '--fps', false),
+        frames: opts.frames === undefined ? undefined : positiveNumber(opts.frames, '--frames', true),
+        // Face finding is only practical on wasm: --backend auto means wasm here.
+        backend: engine.backend === 'auto' ? undefined : engine.backend,
+        threads: engine.threads,
+      };
+      const annotateDir = opts.annotate as string | undefined;
+      const stems = new Set<string>();
+      const results: (Detection | FailedInput)[] = [];
+      let detector: DetectorInfo | null = null;
+      let failed = 0;
+      for (const file of files) {
+        let bar: ProgressBar | undefined;
+        try {
+          const kind = await sniffMedia(file);
+          let result: Detection;
+          if (kind === 'video') {
+            const keeper = annotateDir ? new KeyFrameKeeper() : undefined;
+            result = await detectVideo(file, {
+              ...detectOptions,
+              onFrame: keeper?.offer,
+              onProgress: (done, total) => {
+                if (total === null) return;
+                bar ??= new ProgressBar(`frames of ${file}`, total);
+                bar.update(done);
+              },
+            });
+            bar?.stop();
+            if (annotateDir) for (const path of await writeVideoAnnotations(annotateDir, outputStem(file, stems), result, keeper!)) info(`fakeface: wrote ${path}`);
+          } else {
+            result = await detectImage(file, detectOptions);
+            if (annotateDir) info(`fakeface: wrote ${await writeImageAnnotation(annotateDir, outputStem(file, stems), result)}`);
+          }
+          detector ??= result.detector;
+          results.push(result);
+        } catch (error) {
+          bar?.stop();
+          // A bad input is one row; a problem with the classifier or the setup stops everything.
+          const fileError = error instanceof FakefaceError ? (error as FakefaceError & { file?: unknown; problem?: unknown }) : null;
+          if (!fileError || fileError.file !== file) throw error;
+          failed++;
+          results.push({ kind: 'error', file, verdict: 'error', error: typeof fileError.problem === 'string' ? fileError.problem : fileError.message });
+          if (!opts.json && files.length === 1) return reportError(error);
+        }
       }
-      return result.scores.some((s) => s.verdict === 'error') ? 1 : 0;
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ detector, results }, null, 2) + '\n');
+      } else {
+        if (detector) info(`fakeface: ${detector.name}; p(fake) >= ${detector.threshold.toFixed(3)} is called fake`);
+        process.stdout.write(formatTable(['file', 'kind', 'faces', 'p(fake)', 'verdict', 'detail'], results.map(row)) + '\n');
+      }
+      return failed > 0 ? 1 : 0;
     }),
   );
 }
