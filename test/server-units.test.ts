@@ -127,8 +127,8 @@ describe('JobStore', () => {
 
 describe('run ids and metrics', () => {
   it('accepts folder names and refuses paths', () => {
-    for (const id of ['tiny', 'model2', 'dcgan64.v2', 'a_b-c']) expect(checkRunId(id)).toBe(id);
-    for (const id of ['..', '.', '../x', 'a/b', 'a\\b', 'a b', 'a\0b', '%2e%2e', '']) expect(() => checkRunId(id)).toThrow(HttpError);
+    for (const id of ['tiny', 'model2', 'dcgan64.v2', 'a_b-c', 'table1:model1']) expect(checkRunId(id)).toBe(id);
+    for (const id of ['..', '.', '../x', 'a/b', 'a\\b', 'a b', 'a\0b', '%2e%2e', '', 'a:b:c', 'a:..', ':a', 'a:']) expect(() => checkRunId(id)).toThrow(HttpError);
     expect(toHttpResponse(new RunNotFoundError('run folder not found: runs/x')).status).toBe(404);
   });
 

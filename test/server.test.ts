@@ -3,7 +3,7 @@
  * real tiny GAN run, real face photos and mp4s made by ffmpeg at test time.
  */
 import { request as httpRequest } from 'node:http';
-import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   let url: string;
   let detection: { available: boolean; reason: string };
   const runsDir = join(work.dir, 'runs');
+  const experimentsDir = join(work.dir, 'experiments-with-runs');
   const tmpDir = join(work.dir, 'uploads');
   const json = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const needsDetection = (ctx: { skip: (note?: string) => never }) => {
@@ -165,8 +166,13 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   beforeAll(async () => {
     mkdirSync(tmpDir);
     await trainTinyRun(UTKFACE_DIR!, runsDir, 'tiny', join(work.dir, 'cache'));
+    // An experiment's run (experiments/<id>/runs/<run>), finished a day ago.
+    const experimentRun = join(experimentsDir, 'exp1', 'runs', 'model1');
+    cpSync(join(runsDir, 'tiny'), experimentRun, { recursive: true });
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    utimesSync(join(experimentRun, 'metrics.jsonl'), dayAgo, dayAgo);
     detection = await detectionModule();
-    server = await createServer({ port: 0, runsDir, tmpDir, experimentsDir: join(work.dir, 'no-experiments'), watchIntervalMs: 100, log: silent });
+    server = await createServer({ port: 0, runsDir, tmpDir, experimentsDir, watchIntervalMs: 100, log: silent });
     url = await server.listen();
   }, 300_000);
   afterAll(() => server?.close());
@@ -174,8 +180,9 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   it('lists the run with its state, last metrics and newest sample', async () => {
     const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
     expect(list.defaultRun).toBe('tiny');
-    expect(list.runs).toHaveLength(1);
-    expect(list.runs[0]).toMatchObject({ id: 'tiny', status: 'finished', iteration: 20, iterations: 20, preset: 'tiny', resolution: 32, hasCheckpoint: true, latestSample: '/api/runs/tiny/samples/step_000020.png' });
+    expect(list.runs.map((r) => r.id)).toEqual(['tiny', 'exp1:model1']);
+    expect(list.runs[1]).toMatchObject({ id: 'exp1:model1', experiment: 'exp1', latestSample: '/api/runs/exp1%3Amodel1/samples/step_000020.png' });
+    expect(list.runs[0]).toMatchObject({ id: 'tiny', experiment: null, status: 'finished', iteration: 20, iterations: 20, preset: 'tiny', resolution: 32, hasCheckpoint: true, latestSample: '/api/runs/tiny/samples/step_000020.png' });
     expect(list.runs[0]!.last!.iteration).toBe(20);
     const run = (await (await fetch(`${url}/api/runs/tiny`)).json()) as RunDetail;
     expect(run.metrics.map((m) => m.iteration)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -203,6 +210,18 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     // Caught by the static files' traversal guard (403) or, without a built page, by no route (404).
     const traversal = await rawGet(url, '/api/runs/../../package.json');
     await expectError(traversal, traversal.status === 403 ? 403 : 404, /^(Forbidden|no such endpoint)/);
+  });
+
+  it('serves the runs of experiments as <experiment>:<run>', async () => {
+    const run = (await (await fetch(`${url}/api/runs/exp1:model1`)).json()) as RunDetail;
+    expect(run).toMatchObject({ id: 'exp1:model1', experiment: 'exp1', iteration: 20 });
+    expect((await fetch(`${url}/api/runs/exp1%3Amodel1/samples/latest.png`)).status).toBe(200);
+    const grid = await fetch(`${url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"run": "exp1:model1", "count": 1}' });
+    expect(grid.headers.get('content-disposition')).toBe('inline; filename="fakeface-exp1-model1-seed-0-1.png"');
+    await expectError(await fetch(`${url}/api/runs/exp1:model1:x`), 400, /^invalid run id "exp1:model1:x"$/);
+    await expectError(await rawGet(url, '/api/runs/exp1:..'), 400, /^invalid run id "exp1:.."$/);
+    await expectError(await rawGet(url, '/api/runs/..:model1'), 400, /^invalid run id "..:model1"$/);
+    await expectError(await fetch(`${url}/api/runs/nope:model1`), 404, /^no run "nope:model1" in experiment "nope"$/);
   });
 
   it('streams new metrics lines and sample grids of a run in progress (SSE)', async () => {

@@ -43,7 +43,10 @@ export interface MetricsPoint {
 }
 
 export interface RunSummary {
+  /** The run's folder name, or `<experiment>:<run>` for a run of experiments/<experiment>/runs/. */
   id: string;
+  /** The experiment the run belongs to, or null for a run of the runs folder. */
+  experiment: string | null;
   status: RunStatus;
   iteration: number;
   iterations: number;

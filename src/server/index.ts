@@ -161,7 +161,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
       engine: engine.description,
       detection: { available: detection.module !== null, reason: detection.reason },
       runsDir: options.runsDir,
-      runs: (await listRuns(options.runsDir)).length,
+      runs: (await listRuns(options)).length,
       jobs: jobs.counts,
       maxUploadBytes: options.maxUploadBytes,
       uptimeSeconds: Math.round(process.uptime()),

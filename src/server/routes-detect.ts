@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { JobAccepted, JobEvents } from './api-types.js';
 import type { ServerContext } from './context.js';
 import { analyseVideo, loadDetection, withClassifier, type ClassifierChoice } from './detection.js';
 import { HttpError } from './http-error.js';
 import type { JobWork } from './jobs.js';
-import { defaultRun, listRuns, runFolder } from './runs.js';
+import { defaultRun, listRuns, resolveRun } from './runs.js';
 import { openEventStream } from './sse.js';
 import { receiveUpload } from './upload.js';
 
@@ -32,7 +31,7 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
    */
   app.post<{ Querystring: DetectQuery }>('/api/detect', async (request, reply) => {
     // Everything that can be refused without the upload is refused first.
-    const runDir = request.query.run === undefined ? undefined : runFolder(options.runsDir, request.query.run);
+    const runDir = request.query.run === undefined ? undefined : resolveRun(options, request.query.run).dir;
     const wholeImage = parseFlag(request.query.wholeImage, 'wholeImage');
     const upload = await receiveUpload(request, ctx.uploadDir, options.maxUploadBytes);
     const { module: detect, reason } = await loadDetection();
@@ -42,8 +41,8 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
     }
     const choice: ClassifierChoice = runDir ? { run: runDir } : options.detector ? { detector: options.detector } : {};
     const fallbackRun = async () => {
-      const id = defaultRun(await listRuns(options.runsDir));
-      return id === null ? null : join(options.runsDir, id);
+      const id = defaultRun(await listRuns(options));
+      return id === null ? null : resolveRun(options, id).dir;
     };
 
     if (upload.type.kind === 'image') {

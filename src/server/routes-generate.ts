@@ -3,9 +3,12 @@ import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-ty
 import type { ServerContext } from './context.js';
 import { checkInteger, checkSeed, generateGrid, generateInterpolation, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS } from './generate.js';
 import { HttpError } from './http-error.js';
-import { defaultRun, listRuns, runFolder, TRAIN_COMMAND } from './runs.js';
+import { defaultRun, listRuns, resolveRun, TRAIN_COMMAND } from './runs.js';
 
 type GenerateBody = GenerateGridRequest & Partial<GenerateInterpolationRequest>;
+
+/** experiment:run becomes experiment-run in a file name. */
+const fileSafe = (id: string) => id.replace(/:/g, '-');
 
 const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps']);
 
@@ -25,10 +28,10 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
 
     let runId = request_.run;
     if (runId === undefined) {
-      runId = defaultRun(await listRuns(runsDir)) ?? undefined;
+      runId = defaultRun(await listRuns(ctx.options)) ?? undefined;
       if (runId === undefined) throw new HttpError(404, `no run with a checkpoint in ${runsDir}`, `train one first: ${TRAIN_COMMAND}`);
     }
-    const runDir = runFolder(runsDir, runId);
+    const runDir = resolveRun(ctx.options, runId).dir;
 
     let result;
     let name: string;
@@ -40,13 +43,13 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
       const seedB = checkSeed(request_.seedB, 'seedB');
       const steps = checkInteger(request_.steps, 'steps', 2, MAX_INTERPOLATION_STEPS, 8);
       result = await ctx.requests.add(() => generateInterpolation(runDir, seedA, seedB, steps));
-      name = `fakeface-${runId}-seeds-${seedA}-${seedB}.png`;
+      name = `fakeface-${fileSafe(runId)}-seeds-${seedA}-${seedB}.png`;
     } else {
       const count = checkInteger(request_.count, 'count', 1, MAX_GRID_FACES, 16);
       const seed = checkSeed(request_.seed, 'seed', 0);
       const columns = request_.columns === undefined ? undefined : checkInteger(request_.columns, 'columns', 1, MAX_GRID_FACES);
       result = await ctx.requests.add(() => generateGrid(runDir, count, seed, columns));
-      name = `fakeface-${runId}-seed-${seed}-${count}.png`;
+      name = `fakeface-${fileSafe(runId)}-seed-${seed}-${count}.png`;
     }
     return reply
       .type('image/png')

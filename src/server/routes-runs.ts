@@ -6,7 +6,7 @@ import type { RunEvents, RunList } from './api-types.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-error.js';
 import { RUN_ID_PATTERN } from './options.js';
-import { defaultRun, listExperiments, listRuns, listSamples, runDetail, runFolder, TRAIN_COMMAND } from './runs.js';
+import { defaultRun, listExperiments, listRuns, listSamples, resolveRun, runDetail, TRAIN_COMMAND } from './runs.js';
 import { openEventStream } from './sse.js';
 
 const SAMPLE_FILE = /^step_\d{6,}\.png$/;
@@ -15,26 +15,27 @@ const REPORT_ASSET = /\.(html|css|js|json|png|jpe?g|svg|webp|csv|txt)$/i;
 
 export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { runsDir, experimentsDir } = ctx.options;
+  const roots = ctx.options;
 
   app.get('/api/runs', async (): Promise<RunList> => {
-    const runs = await listRuns(runsDir);
+    const runs = await listRuns(roots);
     return { runsDir, runs, defaultRun: defaultRun(runs), experiments: await listExperiments(experimentsDir), trainCommand: TRAIN_COMMAND };
   });
 
-  app.get<{ Params: { id: string } }>('/api/runs/:id', async (request) => runDetail(runFolder(runsDir, request.params.id)));
+  app.get<{ Params: { id: string } }>('/api/runs/:id', async (request) => runDetail(resolveRun(roots, request.params.id)));
 
   app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (request, reply) => {
-    const dir = runFolder(runsDir, request.params.id);
+    const run = resolveRun(roots, request.params.id);
     const stream = openEventStream(reply);
-    const unsubscribe = await ctx.watchers.subscribe(dir, <E extends keyof RunEvents>(event: E, data: RunEvents[E]) => stream.send(event, data));
+    const unsubscribe = await ctx.watchers.subscribe(run, <E extends keyof RunEvents>(event: E, data: RunEvents[E]) => stream.send(event, data));
     stream.onClose(unsubscribe);
   });
 
   app.get<{ Params: { id: string } }>('/api/runs/:id/samples/latest.png', async (request, reply) => {
-    const dir = runFolder(runsDir, request.params.id);
-    const samples = await listSamples(dir, request.params.id);
+    const { dir, id } = resolveRun(roots, request.params.id);
+    const samples = await listSamples(dir, id);
     const latest = samples[samples.length - 1];
-    if (!latest) throw new HttpError(404, `run "${request.params.id}" has no sample grid yet`, 'a run writes one every --sample-every iterations');
+    if (!latest) throw new HttpError(404, `run "${id}" has no sample grid yet`, 'a run writes one every --sample-every iterations');
     const file = latest.url.slice(latest.url.lastIndexOf('/') + 1);
     return reply
       .header('Cache-Control', 'no-store')
@@ -43,7 +44,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.get<{ Params: { id: string; file: string } }>('/api/runs/:id/samples/:file', async (request, reply) => {
-    const dir = runFolder(runsDir, request.params.id);
+    const { dir } = resolveRun(roots, request.params.id);
     const { file } = request.params;
     if (!SAMPLE_FILE.test(file)) throw new HttpError(400, `invalid sample name "${file.slice(0, 80)}"`, 'sample grids are named step_NNNNNN.png');
     if (!existsSync(join(runPaths(dir).samples, file))) throw new HttpError(404, `run "${request.params.id}" has no sample ${file}`);

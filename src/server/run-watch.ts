@@ -1,8 +1,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { runPaths } from '../train/run-folder.js';
 import type { MetricsPoint, RunEvents } from './api-types.js';
-import { listSamples, runDetail, runSummary } from './runs.js';
+import { listSamples, runDetail, runSummary, type RunRef } from './runs.js';
 
 type Listener = <E extends keyof RunEvents>(event: E, data: RunEvents[E]) => void;
 
@@ -25,18 +24,21 @@ class RunWatcher {
   private polling = false;
   private ready: Promise<void>;
 
+  private readonly dir: string;
+
   constructor(
-    private readonly dir: string,
+    private readonly run: RunRef,
     private readonly intervalMs: number,
     private readonly log: (message: string, error?: unknown) => void,
   ) {
+    this.dir = run.dir;
     this.ready = this.reset();
   }
 
   async subscribe(listener: Listener): Promise<void> {
     await this.ready;
     this.listeners.add(listener);
-    listener('snapshot', await runDetail(this.dir, this.metrics));
+    listener('snapshot', await runDetail(this.run, this.metrics));
     this.timer ??= setInterval(() => void this.poll(), this.intervalMs).unref();
   }
 
@@ -66,7 +68,7 @@ class RunWatcher {
     this.offset = 0;
     this.partial = '';
     await this.readNewMetrics();
-    const samples = await listSamples(this.dir, basename(this.dir));
+    const samples = await listSamples(this.dir, this.run.id);
     this.lastSample = samples.length ? samples[samples.length - 1]!.iteration : -1;
     this.stateText = await readFile(runPaths(this.dir).state, 'utf8').catch(() => '');
   }
@@ -116,17 +118,17 @@ class RunWatcher {
       if (added === null) {
         // Rewritten (a resumed run drops the lines after its checkpoint): start over.
         await this.reset();
-        this.emit('snapshot', await runDetail(this.dir, this.metrics));
+        this.emit('snapshot', await runDetail(this.run, this.metrics));
         return;
       }
       if (added.length) this.emit('metrics', added);
-      const samples = await listSamples(this.dir, basename(this.dir));
+      const samples = await listSamples(this.dir, this.run.id);
       for (const sample of samples.filter((s) => s.iteration > this.lastSample)) this.emit('sample', sample);
       if (samples.length) this.lastSample = Math.max(this.lastSample, samples[samples.length - 1]!.iteration);
       const stateText = await readFile(runPaths(this.dir).state, 'utf8').catch(() => '');
       if (stateText !== this.stateText) {
         this.stateText = stateText;
-        const { metricsAll: _m, config: _c, samples: _s, ...summary } = await runSummary(this.dir, this.metrics);
+        const { metricsAll: _m, config: _c, samples: _s, ...summary } = await runSummary(this.run, this.metrics);
         this.emit('state', summary);
       }
     } catch (error) {
@@ -147,10 +149,11 @@ export class RunWatchers {
   ) {}
 
   /** Sends the snapshot, then every change, to `listener` until the returned function is called. */
-  async subscribe(dir: string, listener: Listener): Promise<() => void> {
+  async subscribe(run: RunRef, listener: Listener): Promise<() => void> {
+    const dir = run.dir;
     let watcher = this.watchers.get(dir);
     if (!watcher) {
-      watcher = new RunWatcher(dir, this.intervalMs, this.log);
+      watcher = new RunWatcher(run, this.intervalMs, this.log);
       this.watchers.set(dir, watcher);
     }
     await watcher.subscribe(listener);

@@ -12,25 +12,46 @@ export const TRAIN_COMMAND = 'fakeface train --data DIR --preset tiny --out runs
 /** Most metrics lines a run's detail carries; longer runs are thinned evenly. */
 export const MAX_METRICS_POINTS = 2000;
 
+/** Where runs live: the runs folder, and each experiment's runs/ folder. */
+export interface RunRoots {
+  runsDir: string;
+  experimentsDir: string;
+}
+
+/** A run: its id in URLs, its folder, and the experiment it belongs to (if any). */
+export interface RunRef {
+  id: string;
+  dir: string;
+  experiment: string | null;
+}
+
+const validName = (name: string) => name.length <= 200 && RUN_ID_PATTERN.test(name) && name !== '.' && name !== '..';
+
 /**
- * A run id from a URL or a body: a plain folder name, never a path. `.` and
- * `..` match the pattern's characters, so they are refused by name.
+ * A run id from a URL or a body: a plain folder name of the runs folder
+ * (`tiny`), or `<experiment>:<run>` for a run of experiments/<experiment>/runs/.
+ * Each name must match ^[A-Za-z0-9._-]+$ and not be `.` or `..`: never a path.
  */
 export function checkRunId(id: unknown, what = 'run id'): string {
   if (id === undefined || id === '') throw new HttpError(400, `${what} is missing`);
   if (typeof id !== 'string') throw new HttpError(400, `${what} must be a string, not ${JSON.stringify(id)?.slice(0, 40)}`);
-  if (id.length > 200 || !RUN_ID_PATTERN.test(id) || id === '.' || id === '..') {
-    throw new HttpError(400, `invalid ${what} "${id.slice(0, 80)}"`, 'a run id is a folder name made of letters, digits, ".", "_" and "-"');
+  const parts = id.split(':');
+  if (parts.length > 2 || !parts.every(validName)) {
+    throw new HttpError(400, `invalid ${what} "${id.slice(0, 80)}"`, 'a run id is a folder name made of letters, digits, ".", "_" and "-" (or experiment:run)');
   }
   return id;
 }
 
-/** The folder of run `id` under `runsDir`; 400 for a bad id, 404 when there is no such run. */
-export function runFolder(runsDir: string, id: unknown): string {
+/** The run `id` names; 400 for a bad id, 404 when there is no such run. */
+export function resolveRun(roots: RunRoots, id: unknown): RunRef {
   const name = checkRunId(id);
-  const dir = join(runsDir, name);
-  if (!isRunFolder(dir)) throw new HttpError(404, `no run "${name}" in ${runsDir}`, `list the runs with GET /api/runs (or: fakeface runs --dir ${runsDir})`);
-  return dir;
+  const [first, second] = name.split(':') as [string, string | undefined];
+  const ref: RunRef = second === undefined ? { id: name, dir: join(roots.runsDir, first), experiment: null } : { id: name, dir: join(roots.experimentsDir, first, 'runs', second), experiment: first };
+  if (!isRunFolder(ref.dir)) {
+    const where = ref.experiment ? `experiment "${ref.experiment}"` : roots.runsDir;
+    throw new HttpError(404, `no run "${name}" in ${where}`, 'list the runs with GET /api/runs (or: fakeface runs)');
+  }
+  return ref;
 }
 
 const SAMPLE_FILE = /^step_(\d+)\.png$/;
@@ -68,8 +89,8 @@ async function mtime(file: string): Promise<string | null> {
   }
 }
 
-export async function runSummary(dir: string, metrics?: MetricsPoint[]): Promise<RunSummary & { config: Record<string, unknown> | null; metricsAll: MetricsPoint[]; samples: SampleGrid[] }> {
-  const id = basename(dir);
+export async function runSummary(run: RunRef, metrics?: MetricsPoint[]): Promise<RunSummary & { config: Record<string, unknown> | null; metricsAll: MetricsPoint[]; samples: SampleGrid[] }> {
+  const { id, dir } = run;
   const [state, config, samples, checkpoint] = await Promise.all([readRunState(dir), readConfig(dir), listSamples(dir, id), latestCheckpointDir(dir)]);
   const all = (metrics ?? ((await readMetrics(dir)) as unknown as MetricsPoint[])).filter(isMetricsPoint);
   const last = all[all.length - 1] ?? null;
@@ -77,6 +98,7 @@ export async function runSummary(dir: string, metrics?: MetricsPoint[]): Promise
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   return {
     id,
+    experiment: run.experiment,
     status: state?.status ?? 'unknown',
     // state.json is written when a run starts and ends; metrics.jsonl has every iteration.
     iteration: Math.max(state?.iteration ?? 0, last?.iteration ?? 0),
@@ -110,19 +132,28 @@ export function thinMetrics(metrics: MetricsPoint[], maxPoints = MAX_METRICS_POI
   return out;
 }
 
-export async function runDetail(dir: string, metrics?: MetricsPoint[]): Promise<RunDetail> {
-  const { metricsAll, ...summary } = await runSummary(dir, metrics);
+export async function runDetail(run: RunRef, metrics?: MetricsPoint[]): Promise<RunDetail> {
+  const { metricsAll, ...summary } = await runSummary(run, metrics);
   return { ...summary, metrics: thinMetrics(metricsAll), metricsTotal: metricsAll.length };
 }
 
-export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+/** Runs of the runs folder, then of every experiment, most recently active first. */
+export async function listRuns(roots: RunRoots): Promise<RunSummary[]> {
+  const refs: RunRef[] = (await listRunFolders(roots.runsDir)).map((dir) => ({ id: basename(dir), dir, experiment: null }));
+  if (existsSync(roots.experimentsDir)) {
+    for (const entry of await readdir(roots.experimentsDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      for (const dir of await listRunFolders(join(roots.experimentsDir, entry.name, 'runs'))) {
+        refs.push({ id: `${entry.name}:${basename(dir)}`, dir, experiment: entry.name });
+      }
+    }
+  }
   const runs = await Promise.all(
-    (await listRunFolders(runsDir)).filter((dir) => RUN_ID_PATTERN.test(basename(dir))).map(async (dir) => {
-      const { metricsAll: _m, config: _c, samples: _s, ...summary } = await runSummary(dir);
+    refs.filter((ref) => ref.id.split(':').every(validName)).map(async (ref) => {
+      const { metricsAll: _m, config: _c, samples: _s, ...summary } = await runSummary(ref);
       return summary;
     }),
   );
-  // Newest activity first.
   return runs.sort((a, b) => (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? '') || a.id.localeCompare(b.id));
 }
 
@@ -137,7 +168,7 @@ export async function listExperiments(experimentsDir: string): Promise<Experimen
   const entries = await readdir(experimentsDir, { withFileTypes: true });
   const reports: ExperimentReport[] = [];
   for (const entry of entries) {
-    if (!entry.isDirectory() || !RUN_ID_PATTERN.test(entry.name)) continue;
+    if (!entry.isDirectory() || !validName(entry.name)) continue;
     const file = join(experimentsDir, entry.name, 'report.html');
     if (!existsSync(file)) continue;
     let title = entry.name;
