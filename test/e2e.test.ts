@@ -1,0 +1,210 @@
+/**
+ * The web app end to end in a real headless Chromium (Debian's /usr/bin/chromium,
+ * driven by playwright-core; no browser download): check a real face photo and
+ * an mp4, generate faces, follow a run. Screenshots of every page go to
+ * test-output/e2e/ (git-ignored), with the measured upload-to-verdict times.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type FakefaceServer } from '../src/server/index.js';
+import { REPO_ROOT, UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
+import { detectionModule, facePhotos, FFMPEG, makeFaceVideo, trainTinyRun } from './helpers/server.js';
+
+const CHROMIUM = process.env['FAKEFACE_CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOTS = join(REPO_ROOT, 'test-output', 'e2e');
+const missing = !existsSync(CHROMIUM)
+  ? `Chromium not found at ${CHROMIUM}: skipping the browser tests (sudo apt-get install chromium, or set FAKEFACE_CHROMIUM)`
+  : !UTKFACE_DIR
+    ? UTKFACE_MISSING
+    : !FFMPEG
+      ? 'ffmpeg not on PATH: skipping the browser tests (sudo apt-get install ffmpeg)'
+      : null;
+if (missing) console.warn(missing);
+
+/** Flags the machine notes ask for: no sandbox as root, and no background traffic to Google's hosts. */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+describe.skipIf(missing !== null)('the web app in Chromium', () => {
+  const work = tempFolder('fakeface-e2e-');
+  const runsDir = join(work.dir, 'runs');
+  const timings: Record<string, number> = {};
+  let server: FakefaceServer;
+  let empty: FakefaceServer;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let detection: { available: boolean; reason: string };
+  let video: string;
+  let photo: string;
+  const needsDetection = (ctx: { skip: (note?: string) => never }) => {
+    if (detection.available) return;
+    const note = `detection module not available (${detection.reason}): skipping`;
+    console.warn(note);
+    ctx.skip(note);
+  };
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // The page as `npm run build` makes it, built fresh so the test never sees a stale web/dist.
+    const webDir = join(work.dir, 'web');
+    const vite = join(createRequire(import.meta.url).resolve('vite/package.json'), '..', 'bin', 'vite.js');
+    const build = spawnSync(process.execPath, [vite, 'build', 'web', '--outDir', webDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}`);
+
+    await trainTinyRun(UTKFACE_DIR!, runsDir, 'tiny', join(work.dir, 'cache'));
+    video = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'faces-10s.mp4'), 10);
+    photo = facePhotos(UTKFACE_DIR!, 1, 3)[0]!;
+    detection = await detectionModule();
+    server = await createServer({ port: 0, runsDir, webDir, tmpDir: work.dir, watchIntervalMs: 200, log: () => undefined });
+    url = await server.listen();
+    empty = await createServer({ port: 0, runsDir: join(work.dir, 'no-runs'), webDir, tmpDir: work.dir, log: () => undefined });
+    await empty.listen();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+  }, 300_000);
+
+  afterAll(async () => {
+    if (Object.keys(timings).length) {
+      writeFileSync(join(SHOTS, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
+      console.log(`upload-to-verdict times (ms): ${JSON.stringify(timings)}`);
+    }
+    await browser?.close();
+    await server?.close();
+    await empty?.close();
+    work.cleanup();
+  });
+
+  it('checks a real face photo: boxes, p(fake) per face, verdict, confidence and detector', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto(`${url}/#/check`);
+    expect(await page.locator('h1').textContent()).toBe('Check a photo or a video');
+    const started = Date.now();
+    await page.locator('[data-testid=file-input]').setInputFiles(photo);
+    const verdict = page.locator('[data-testid=verdict]');
+    await verdict.waitFor({ timeout: 60_000 });
+    timings['image (200x200 JPEG)'] = Date.now() - started;
+    expect(['Likely real', 'Likely fake', 'Uncertain']).toContain(await verdict.textContent());
+    expect(await page.locator('.confidence').textContent()).toMatch(/Confidence \d+%/);
+    expect(await page.locator('[data-testid=detector]').textContent()).toMatch(/^Decided by discriminator of tiny/);
+    expect(await page.locator('[data-testid=faces] tbody tr').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('.overlay rect').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('.overlay text').first().textContent()).toMatch(/^1 · \d+% fake$/);
+    await shot('check-image');
+  });
+
+  it('keeps the drop zone a keyboard-reachable button, and takes a dropped file', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto(`${url}/#/check`);
+    const zone = page.locator('[data-testid=dropzone]');
+    expect(await zone.evaluate((el) => el.tagName)).toBe('BUTTON');
+    // Tab from the top: skip link, brand, three nav links, then the drop zone.
+    await page.locator('body').focus();
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Tab');
+    expect(await zone.evaluate((el) => el === document.activeElement)).toBe(true);
+    const chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await chooser;
+    // Drag and drop.
+    const bytes = [...readFileSync(photo)];
+    const transfer = await page.evaluateHandle((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'dropped.jpg', { type: 'image/jpeg' }));
+      return dt;
+    }, bytes);
+    await zone.dispatchEvent('drop', { dataTransfer: transfer });
+    await page.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('figcaption').first().textContent()).toMatch(/^dropped\.jpg · 200×200$/);
+  });
+
+  it('shows a clear message for a file that is not an image or a video', async () => {
+    await page.goto(`${url}/#/check`);
+    await page.locator('[data-testid=file-input]').setInputFiles({ name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo at all\n') });
+    const error = page.locator('[data-testid=error]');
+    await error.waitFor({ timeout: 20_000 });
+    expect(await error.textContent()).toMatch(/unsupported file type: this looks like text; send an image \(JPEG, PNG, WebP\) or a video \(MP4, MOV, WebM\)/);
+  });
+
+  it('checks a 10-second mp4: upload and analysis progress, verdict, timeline and suspicious frames', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto(`${url}/#/check`);
+    const started = Date.now();
+    await page.locator('[data-testid=file-input]').setInputFiles(video);
+    await page.locator('[data-testid=progress-analysing]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=verdict]').waitFor({ timeout: 240_000 });
+    timings['video (10 s mp4, 200x200)'] = Date.now() - started;
+    expect(['Likely real', 'Likely fake', 'Uncertain', 'No face found']).toContain(await page.locator('[data-testid=verdict]').textContent());
+    const timeline = page.locator('[data-testid=timeline] canvas');
+    expect(await timeline.count()).toBeGreaterThanOrEqual(1);
+    expect(await timeline.first().evaluate((c: HTMLCanvasElement) => c.width)).toBeGreaterThan(200);
+    const thumbs = page.locator('.thumb img');
+    expect(await thumbs.count()).toBeGreaterThanOrEqual(1);
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.thumb img')].every((img) => img.complete && img.naturalWidth > 0));
+    expect(await page.locator('.facts').textContent()).toMatch(/Duration0:10\.0Frames analysed(19|20|21)Frames with a face/);
+    await shot('check-video');
+  }, 300_000);
+
+  it('generates a grid and an interpolation strip, each downloadable', async () => {
+    await page.goto(`${url}/#/generate`);
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const grid = page.locator('[data-testid=grid-output] img');
+    await grid.waitFor();
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=grid-output] img')?.naturalWidth ?? 0) > 0);
+    expect(await grid.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([138, 138]); // 4x4 faces of 32 px
+    expect(await page.locator('[data-testid=grid-output] a[download]').getAttribute('download')).toBe('fakeface-tiny-seed-1-16.png');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    const strip = page.locator('[data-testid=strip-output] img');
+    await strip.waitFor();
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=strip-output] img')?.naturalWidth ?? 0) > 0);
+    expect(await strip.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([8 * 34 + 2, 36]);
+    await shot('generate');
+  });
+
+  it('lists the runs and follows one live: charts and the latest sample grid', async () => {
+    await page.goto(`${url}/#/runs`);
+    await page.locator('[data-testid=runs-table]').waitFor();
+    expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1);
+    expect(await page.locator('[data-testid=run-status]').textContent()).toBe('finished');
+    await shot('runs');
+    await page.getByRole('link', { name: 'tiny' }).click();
+    await page.locator('[data-testid=loss-chart] canvas').waitFor();
+    await page.locator('[data-testid=accuracy-chart] canvas').waitFor();
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=latest-sample]')?.naturalWidth ?? 0) > 0);
+    expect(await page.locator('h1').textContent()).toBe('Run tiny');
+    expect(await page.locator('.lead').textContent()).toMatch(/^Iteration 20 of 20/);
+    await shot('run');
+  });
+
+  it('reads well on a phone: no sideways scrolling', async (ctx) => {
+    needsDetection(ctx);
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      await phone.goto(`${url}/#/check`);
+      await phone.locator('[data-testid=file-input]').setInputFiles(photo);
+      await phone.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await phone.screenshot({ path: join(SHOTS, 'phone-check.png'), fullPage: true });
+      await phone.goto(`${url}/#/runs/tiny`);
+      await phone.locator('[data-testid=loss-chart] canvas').waitFor();
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await phone.screenshot({ path: join(SHOTS, 'phone-run.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('says how to train a run when there is none', async () => {
+    await page.goto(`${empty.url}/#/runs`);
+    const notice = page.locator('[data-testid=no-runs]');
+    await notice.waitFor();
+    expect(await notice.locator('code').textContent()).toBe('fakeface train --data DIR --preset tiny --out runs/tiny');
+    await shot('runs-empty');
+    await page.goto(`${empty.url}/#/generate`);
+    await page.locator('[data-testid=no-runs]').waitFor();
+  });
+});

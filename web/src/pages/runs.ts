@@ -1,0 +1,219 @@
+import { getJson, listen, RequestError, type MetricsPoint, type RunDetail, type RunEvents, type RunList, type RunSummary } from '../api.js';
+import { lineChart, type LineChart } from '../charts.js';
+import { clear, formatAgo, h, percent } from '../dom.js';
+
+/** A "running" run whose metrics have not moved for this long was probably killed. */
+const STALE_MS = 10 * 60 * 1000;
+
+const STATUS_TEXT: Record<string, string> = {
+  running: 'training',
+  finished: 'finished',
+  interrupted: 'interrupted',
+  'stopped-early': 'stopped early',
+  failed: 'failed',
+  unknown: 'unknown',
+};
+
+function statusBadge(run: RunSummary): HTMLElement {
+  const stale = run.status === 'running' && run.lastActivityAt !== null && Date.now() - Date.parse(run.lastActivityAt) > STALE_MS;
+  const text = stale ? 'running? (no progress lately)' : STATUS_TEXT[run.status] ?? run.status;
+  return h('span', { class: `badge status-${stale ? 'stale' : run.status}`, 'data-testid': 'run-status' }, text);
+}
+
+/** What to show when there is no run yet: the one command that makes one. */
+export function noRunsNotice(list: RunList): HTMLElement {
+  return h(
+    'section',
+    { class: 'card notice', 'data-testid': 'no-runs' },
+    h('h2', {}, 'No trained run yet'),
+    h('p', {}, `There is no training run in ${list.runsDir}. Train a small one (a minute or two on a laptop) with:`),
+    h('pre', {}, h('code', {}, list.trainCommand)),
+    h('p', { class: 'hint' }, 'DIR is a folder of face photos (JPEG, PNG, WebP). Then reload this page. Checking photos works without a run.'),
+  );
+}
+
+export function renderRuns(root: HTMLElement, params: string[]): () => void {
+  return params[0] ? renderRun(root, params[0]) : renderRunList(root);
+}
+
+function renderRunList(root: HTMLElement): () => void {
+  root.append(h('h1', {}, 'Training runs'), h('p', { class: 'lead' }, 'Every run in the server\'s runs folder, most recently active first. Open one to follow it live.'));
+  const body = h('div', { class: 'stack' }, h('p', { class: 'hint' }, 'Loading…'));
+  root.append(body);
+  const load = () =>
+    getJson<RunList>('/api/runs')
+      .then((list) => {
+        clear(body);
+        if (list.runs.length === 0) body.append(noRunsNotice(list));
+        else body.append(runTable(list.runs));
+        if (list.experiments.length) {
+          body.append(
+            h(
+              'section',
+              { class: 'card' },
+              h('h2', {}, 'Experiment reports'),
+              h('ul', { class: 'links' }, ...list.experiments.map((e) => h('li', {}, h('a', { href: e.url, target: '_blank', rel: 'noopener' }, e.title), ` (${e.id})`))),
+            ),
+          );
+        }
+      })
+      .catch((error: RequestError) => {
+        clear(body);
+        body.append(h('div', { class: 'card error', role: 'alert' }, `Could not list the runs: ${error.message}`));
+      });
+  void load();
+  // The list is cheap: refresh it while open, so a new or finished run shows up.
+  const timer = setInterval(() => void load(), 10_000);
+  return () => clearInterval(timer);
+}
+
+function runTable(runs: RunSummary[]): HTMLElement {
+  const num = (v: number | undefined, digits = 3) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+  return h(
+    'div',
+    { class: 'card table-scroll' },
+    h(
+      'table',
+      { class: 'runs-table', 'data-testid': 'runs-table' },
+      h('caption', { class: 'visually-hidden' }, 'Training runs'),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Run', 'Status', 'Progress', 'D accuracy', 'G loss', 'Model', 'Last activity'].map((c) => h('th', { scope: 'col' }, c))),
+      ),
+      h(
+        'tbody',
+        {},
+        ...runs.map((run) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, h('a', { href: `#/runs/${encodeURIComponent(run.id)}` }, run.id)),
+            h('td', {}, statusBadge(run)),
+            h('td', {}, h('progress', { max: Math.max(1, run.iterations), value: run.iteration, 'aria-label': `${run.iteration} of ${run.iterations} iterations` }), ` ${run.iteration}/${run.iterations}`),
+            h('td', {}, run.last ? percent(run.last.dAcc) : '–'),
+            h('td', {}, num(run.last?.gLoss)),
+            h('td', {}, [run.preset, run.architecture, run.resolution ? `${run.resolution} px` : null].filter(Boolean).join(', ') || '–'),
+            h('td', {}, formatAgo(run.lastActivityAt)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+const LOSS_SERIES = [
+  { key: 'dLossReal', label: 'D loss (real)', color: '#1971c2' },
+  { key: 'dLossFake', label: 'D loss (fake)', color: '#74c0fc' },
+  { key: 'gLoss', label: 'G loss', color: '#e8590c' },
+] as const;
+const ACC_SERIES = [
+  { key: 'dAcc', label: 'D accuracy', color: '#2f9e44' },
+  { key: 'dAccReal', label: 'on real', color: '#8ce99a' },
+  { key: 'dAccFake', label: 'on fake', color: '#9c36b5' },
+] as const;
+
+function renderRun(root: HTMLElement, id: string): () => void {
+  const title = h('h1', {}, `Run ${id}`);
+  const badgeSlot = h('span', {});
+  const live = h('span', { class: 'live', 'aria-live': 'polite' }, 'connecting…');
+  const summary = h('p', { class: 'lead' }, '');
+  const lossBox = h('div', { class: 'chart', 'data-testid': 'loss-chart', role: 'img', 'aria-label': 'Losses per iteration' });
+  const accBox = h('div', { class: 'chart', 'data-testid': 'accuracy-chart', role: 'img', 'aria-label': 'Discriminator accuracy per iteration' });
+  const sampleImg = h('img', { alt: `Newest sample grid of run ${id}`, class: 'pixelated', 'data-testid': 'latest-sample' });
+  const sampleCaption = h('figcaption', {}, 'No sample grid yet.');
+  const config = h('details', {}, h('summary', {}, 'Configuration'));
+  const errorBox = h('div', {});
+  root.append(
+    h('p', {}, h('a', { href: '#/runs' }, '← All runs')),
+    h('div', { class: 'title-row' }, title, badgeSlot, live),
+    summary,
+    errorBox,
+    h(
+      'div',
+      { class: 'run-grid' },
+      h('section', { class: 'card' }, h('h2', {}, 'Losses'), lossBox),
+      h('section', { class: 'card' }, h('h2', {}, 'Discriminator accuracy'), accBox),
+      h('section', { class: 'card' }, h('h2', {}, 'Latest samples'), h('figure', { class: 'generated' }, sampleImg, sampleCaption)),
+      h('section', { class: 'card' }, config),
+    ),
+  );
+
+  let metrics: MetricsPoint[] = [];
+  let lossChart: LineChart | null = null;
+  let accChart: LineChart | null = null;
+  let current: RunSummary | null = null;
+
+  const columns = (series: ReadonlyArray<{ key: string }>) =>
+    [metrics.map((m) => m.iteration), ...series.map((s) => metrics.map((m) => (Number.isFinite(m[s.key]) ? m[s.key]! : null)))] as [number[], ...(number | null)[][]];
+  const draw = () => {
+    if (!lossChart) {
+      lossChart = lineChart(lossBox, { title: '', xLabel: 'iteration', yLabel: 'loss', series: LOSS_SERIES.map((s) => ({ label: s.label, color: s.color })) }, columns(LOSS_SERIES));
+      accChart = lineChart(accBox, { title: '', xLabel: 'iteration', yLabel: 'accuracy', yRange: [0, 1], series: ACC_SERIES.map((s) => ({ label: s.label, color: s.color })) }, columns(ACC_SERIES));
+    } else {
+      lossChart.setData(columns(LOSS_SERIES));
+      accChart!.setData(columns(ACC_SERIES));
+    }
+  };
+  const showSummary = (run: RunSummary) => {
+    current = run;
+    clear(badgeSlot);
+    badgeSlot.append(statusBadge(run));
+    const last = run.last;
+    summary.textContent =
+      `Iteration ${run.iteration} of ${run.iterations}` +
+      (last ? ` · D accuracy ${percent(last.dAcc)} · G loss ${last.gLoss.toFixed(3)} · ${Math.round(last.ms)} ms/iteration` : '') +
+      (run.engine ? ` · ${run.engine}` : '') +
+      (run.stopReason ? ` · ${run.stopReason}` : '');
+  };
+  const showSample = (iteration: number, url: string) => {
+    sampleImg.src = url;
+    sampleCaption.textContent = `Fixed noise at iteration ${iteration}: the same faces every time, so grids compare.`;
+  };
+
+  const source = listen<RunEvents>(
+    `/api/runs/${encodeURIComponent(id)}/events`,
+    {
+      snapshot: (run: RunDetail) => {
+        clear(errorBox);
+        metrics = run.metrics;
+        showSummary(run);
+        draw();
+        const last = run.samples[run.samples.length - 1];
+        if (last) showSample(last.iteration, last.url);
+        clear(config);
+        config.append(h('summary', {}, 'Configuration'), h('pre', { class: 'config' }, JSON.stringify(run.config, null, 2)));
+        if (run.metricsTotal > run.metrics.length) config.append(h('p', { class: 'hint' }, `Charts show ${run.metrics.length} of ${run.metricsTotal} iterations, evenly spaced.`));
+        live.textContent = run.status === 'running' ? '● live' : '';
+      },
+      metrics: (points) => {
+        metrics = metrics.concat(points);
+        if (current) showSummary({ ...current, iteration: points[points.length - 1]!.iteration, last: points[points.length - 1]! });
+        draw();
+      },
+      sample: (sample) => showSample(sample.iteration, sample.url),
+      state: (run) => {
+        showSummary(run);
+        live.textContent = run.status === 'running' ? '● live' : '';
+      },
+    },
+    () => {
+      if (source.readyState === EventSource.CLOSED) {
+        live.textContent = '';
+        // The stream was refused: say why (404 for an unknown run, 400 for a bad id).
+        getJson(`/api/runs/${encodeURIComponent(id)}`).catch((error: RequestError) => {
+          clear(errorBox);
+          errorBox.append(h('div', { class: 'card error', role: 'alert' }, error.message, error.hint ? h('p', { class: 'hint' }, error.hint) : null));
+        });
+      } else {
+        live.textContent = 'reconnecting…';
+      }
+    },
+  );
+
+  return () => {
+    source.close();
+    lossChart?.destroy();
+    accChart?.destroy();
+  };
+}
