@@ -9,7 +9,7 @@ afterAll(() => work.cleanup());
 
 describe('fakeface serve', () => {
   it('prints the URL, answers on it, and stops cleanly on SIGTERM', async () => {
-    const child = startCli(['serve', '--port', '0', '--runs', work.dir, '--max-upload-mb', '2']);
+    const child = startCli(['serve', '--port', '0', '--runs', work.dir, '--experiments', work.dir, '--max-upload-mb', '2']);
     const done = collect(child);
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

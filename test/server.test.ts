@@ -384,7 +384,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
       needsDetection(ctx);
       const busyTmp = join(work.dir, 'uploads-busy');
       mkdirSync(busyTmp);
-      const busy = await createServer({ port: 0, runsDir, tmpDir: busyTmp, concurrentJobs: 1, queuedJobs: 0, log: silent });
+      const busy = await createServer({ port: 0, runsDir, experimentsDir, tmpDir: busyTmp, concurrentJobs: 1, queuedJobs: 0, log: silent });
       try {
         const busyUrl = await busy.listen();
         const first = await postFile(`${busyUrl}/api/detect`, readFileSync(video), 'one.mp4', 'video/mp4');

@@ -43,6 +43,12 @@ let routedOnce = false;
 window.addEventListener('hashchange', route);
 route();
 
+// The skip link must not change the hash: that is the router's.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 const status = document.getElementById('server-status')!;
 getHealth()
   .then((health) => {

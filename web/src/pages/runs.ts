@@ -40,9 +40,14 @@ function renderRunList(root: HTMLElement): () => void {
   root.append(h('h1', {}, 'Training runs'), h('p', { class: 'lead' }, 'Every run in the server\'s runs folder, most recently active first. Open one to follow it live.'));
   const body = h('div', { class: 'stack' }, h('p', { class: 'hint' }, 'Loading…'));
   root.append(body);
+  let shown = '';
   const load = () =>
     getJson<RunList>('/api/runs')
       .then((list) => {
+        // Redraw only when something changed: a redraw would take the keyboard focus away.
+        const key = JSON.stringify(list);
+        if (key === shown) return;
+        shown = key;
         clear(body);
         if (list.runs.length === 0) body.append(noRunsNotice(list));
         else body.append(runTable(list.runs));
