@@ -192,7 +192,7 @@ export async function trainDetector(opts: TrainDetectorOptions, hooks: TrainDete
   const batchSize = opts.batchSize ?? 32;
   const learningRate = opts.learningRate ?? 1e-3;
   const baseFilters = opts.baseFilters ?? 8;
-  const dropout = 0.3;
+  const dropout = 0;
   const seed = opts.seed ?? 42;
   const augment = opts.augment ?? true;
   const fakeRuns = opts.fakeRuns ?? [];
@@ -269,6 +269,8 @@ export async function trainDetector(opts: TrainDetectorOptions, hooks: TrainDete
   const makeBatch = async () => {
     const items: Labelled[] = [];
     for (let i = 0; i < half; i++) items.push({ image: draw(cycles[0]!), label: 0 }, { image: draw(cycles[1]!), label: 1 });
+    // Random positions: nothing about a slot in the batch may tell its label.
+    items.splice(0, items.length, ...shuffled(items, augmentRng));
     // The augmentations draw their random numbers before their first await: in order, so seeded.
     const inputs = await Promise.all(items.map((it) => (augment ? augmentForDetector(it.image, inputSize, augmentRng) : toDetectorInput(it.image, inputSize))));
     const x = new Float32Array(items.length * floatsPerImage);

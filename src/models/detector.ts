@@ -4,7 +4,7 @@
  *
  *   S x S x 3 -> conv3x3 (f) -> S x S x f            full resolution: GAN artefacts are high-frequency
  *             -> conv3x3/2 (2f) -> conv3x3/2 (4f) -> conv3x3/2 (8f)   (S/8 x S/8 x 8f)
- *             -> global average pooling -> dropout -> dense 1 (sigmoid)
+ *             -> global average pooling -> (dropout) -> dense 1 (sigmoid)
  * LeakyReLU 0.2 after each convolution. Global average pooling (not a flatten) keeps
  * the parameter count independent of S and makes the net look for local evidence
  * anywhere in the crop rather than memorise positions. ~25k parameters at f = 8.
@@ -17,7 +17,10 @@ export interface DetectorNetConfig {
   inputSize: number;
   /** Channels of the first convolution; each stride-2 stage doubles them. @default 8 */
   baseFilters?: number;
-  /** Dropout before the output layer. @default 0.3 */
+  /**
+   * Dropout before the output layer. @default 0: the net is small and trained on
+   * augmented data, and unseeded dropout would make training irreproducible.
+   */
   dropout?: number;
 }
 
@@ -41,7 +44,10 @@ export function buildDetectorNet(config: DetectorNetConfig, nextSeed: SeedSource
     model.add(tfl.layers.leakyReLU({ alpha: 0.2, name: `det_act_${stage}` }));
   }
   model.add(tfl.layers.globalAveragePooling2d({ name: 'det_pool' }));
-  model.add(tfl.layers.dropout({ rate: config.dropout ?? 0.3, seed: nextSeed(), name: 'det_dropout' }));
+  const dropout = config.dropout ?? 0;
+  // No seed: a seeded tfjs Dropout draws the same mask on every call, which is a fixed
+  // pruning rather than noise, and, with labels at fixed batch positions, a label leak.
+  if (dropout > 0) model.add(tfl.layers.dropout({ rate: dropout, name: 'det_dropout' }));
   model.add(tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }), name: 'det_p_fake' }));
   return model;
 }
