@@ -54,7 +54,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       cacheDir: false,
       engine: { backend: 'cpu' },
     });
-    const fakes = await generateFromRun(run, 8, 7);
+    const fakes = await generateFromRun(run, 12, 7);
     const size = fakes.height * fakes.width * 3;
     mkdirSync(fakesDir, { recursive: true });
     for (let i = 0; i < fakes.count; i++) {
@@ -93,6 +93,17 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(stages.some((s) => /generating 200 fakes/.test(s))).toBe(true);
     await expect(trainDetector({ realDir: UTKFACE_DIR!, fakeRuns: [run], outDir: detectorDir })).rejects.toThrow(/already holds a detector/);
   }, 300_000);
+
+  it('trains against a folder of fakes too, at 64x64 when no run sets the size', async () => {
+    const out = join(work, 'detectors', 'from-folder');
+    const { card } = await trainDetector({ realDir: UTKFACE_DIR!, fakeDirs: [fakesDir], outDir: out, limit: 20, epochs: 1, engine: { backend: 'cpu' } }, { warn: () => {} });
+    expect(card.inputSize).toBe(64);
+    expect(card.training.fakes).toEqual([{ kind: 'folder', dir: fakesDir, count: 12 }]);
+    expect(card.training.split.test).toEqual({ real: 3, fake: 2 });
+    expect(card.heldOut.count).toEqual({ real: 3, fake: 2 });
+    await expect(trainDetector({ realDir: UTKFACE_DIR!, outDir: join(work, 'x') })).rejects.toThrow(/no fakes to train against/);
+    await expect(trainDetector({ realDir: join(work, 'nowhere'), fakeDirs: [fakesDir], outDir: join(work, 'y') })).rejects.toThrow(/real folder .*nowhere does not exist/);
+  }, 120_000);
 
   it('finds the face in real photos and scores it, without leaking tensors', async () => {
     const files = photos(4);
@@ -190,7 +201,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     mkdirSync(realDir, { recursive: true });
     for (const file of photos(8, 0.21)) copyFileSync(file, join(realDir, file.split('/').pop()!));
     const evaluation = await evaluateClassifier({ detector: detectorDir, realDir, fakeDir: fakesDir });
-    expect(evaluation.report.count).toEqual({ real: 8, fake: 8 });
+    expect(evaluation.report.count).toEqual({ real: 8, fake: 12 });
     expect(evaluation.report.auc!).toBeGreaterThan(0.8);
     expect(evaluation.roc[0]).toMatchObject({ fpr: 0, tpr: 0 });
     const byD = await evaluateClassifier({ run, realDir, fakeDir: fakesDir });
