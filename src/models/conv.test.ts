@@ -59,11 +59,26 @@ describe('convolutional GANs', () => {
       gan.discriminator.dispose();
     }
     expect(() => buildGan(resolveConfig('paper-cnn', { resolution: 30 }), seeds(1))).toThrow(/divisible by 4/);
+    expect(() => modelSize(resolveConfig('paper-cnn', { resolution: 30 }))).toThrow(/divisible by 4/);
+  });
+
+  it('computes parameter counts without building, equal to the built models', () => {
+    for (const config of [
+      resolveConfig('dcgan64'),
+      resolveConfig('dcgan-tiny', { resolution: 16, baseFilters: 8 }),
+      resolveConfig('paper-cnn'),
+      resolveConfig('paper-cnn', { resolution: 36 }),
+    ]) {
+      const gan = buildGan(config, seeds(1));
+      expect(modelSize(config).params).toBe(countParams(gan.generator) + countParams(gan.discriminator));
+      gan.generator.dispose();
+      gan.discriminator.dispose();
+    }
   });
 
   it('trains a few steps with finite losses and no tensor leak', () => {
     // Small sizes: the pure-JS cpu backend's conv gradients are slow (the engine's native kernels replace them).
-    for (const [preset, size] of [['dcgan-tiny', 16], ['paper-cnn', 8]] as const) {
+    for (const [preset, size] of [['dcgan-tiny', 8], ['paper-cnn', 4]] as const) {
       const config = resolveConfig(preset, { resolution: size, batchSize: 4, baseFilters: 8, labelSmoothing: 0.1 });
       const rng = new Rng(3);
       const gan = buildGan(config, () => rng.childSeed());

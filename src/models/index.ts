@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../config/index.js';
-import { buildDcganDiscriminator, buildDcganGenerator } from './dcgan.js';
-import { activationFloatsPerImage as mlpActivationFloats, buildMlpDiscriminator, buildMlpGenerator, countParams, type SeedSource } from './mlp.js';
+import { ConfigError } from '../errors.js';
+import { buildDcganDiscriminator, buildDcganGenerator, dcganStages } from './dcgan.js';
+import { activationFloatsPerImage as mlpActivationFloats, buildMlpDiscriminator, buildMlpGenerator, type SeedSource } from './mlp.js';
 import { buildPaperCnnDiscriminator, buildPaperCnnGenerator } from './paper-cnn.js';
 
 export { buildMlpGenerator, buildMlpDiscriminator, countParams } from './mlp.js';
@@ -33,29 +33,85 @@ export interface ModelSize {
   activationFloatsPerImage: number;
 }
 
-/**
- * Size of a config's models. The MLP is counted from its widths (building the
- * paper's 136M-parameter nets just to count them would cost seconds); the
- * conv nets are small, so they are built, measured and disposed.
- */
-export function modelSize(config: TrainConfig): ModelSize {
-  if (config.architecture === 'mlp') {
-    const pixels = config.resolution * config.resolution * 3;
-    const denseParams = (widths: number[]) => widths.slice(1).reduce((sum, w, i) => sum + (widths[i]! + 1) * w, 0);
-    const batchNormParams = 2 * config.generatorUnits.reduce((a, b) => a + b, 0);
-    const generator = denseParams([config.latentDim, ...config.generatorUnits, pixels]) + batchNormParams;
-    const discriminator = denseParams([pixels, ...config.discriminatorUnits, 1]);
-    return { params: generator + discriminator, activationFloatsPerImage: mlpActivationFloats(config) };
+/** A layer's parameter and output-float counts, for the size formulas below. */
+interface LayerSize {
+  params: number;
+  outputs: number;
+}
+
+const sum = (layers: LayerSize[]): ModelSize => ({
+  params: layers.reduce((total, l) => total + l.params, 0),
+  // forward outputs, plus their gradients and one temporary each during training
+  activationFloatsPerImage: 3 * layers.reduce((total, l) => total + l.outputs, 0),
+});
+
+function mlpLayers(config: TrainConfig): LayerSize[] {
+  const pixels = config.resolution * config.resolution * 3;
+  const dense = (inputs: number, units: number): LayerSize => ({ params: (inputs + 1) * units, outputs: units });
+  const g = [config.latentDim, ...config.generatorUnits, pixels];
+  const d = [pixels, ...config.discriminatorUnits, 1];
+  return [
+    ...g.slice(1).map((units, i) => dense(g[i]!, units)),
+    ...config.generatorUnits.map((units) => ({ params: 2 * units, outputs: 2 * units })), // activation + BatchNorm
+    ...d.slice(1).map((units, i) => dense(d[i]!, units)),
+    ...config.discriminatorUnits.map((units) => ({ params: 0, outputs: units })),
+  ];
+}
+
+function dcganLayers(config: TrainConfig): LayerSize[] {
+  const stages = dcganStages(config.resolution);
+  const layers: LayerSize[] = [];
+  const gChannels = (stage: number) => config.baseFilters * 2 ** (stages - 1 - stage);
+  layers.push({ params: config.latentDim * 16 * gChannels(0), outputs: 16 * gChannels(0) });
+  layers.push({ params: 2 * gChannels(0), outputs: 2 * 16 * gChannels(0) });
+  for (let stage = 1; stage < stages; stage++) {
+    const area = (4 * 2 ** stage) ** 2;
+    layers.push({ params: 16 * gChannels(stage - 1) * gChannels(stage) + 2 * gChannels(stage), outputs: 3 * area * gChannels(stage) });
   }
-  return tf.tidy(() => {
-    const gan = buildGan(config, () => 0);
-    const outputs = [...gan.generator.layers, ...gan.discriminator.layers].reduce(
-      (sum, layer) => sum + (layer.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1),
-      0,
-    );
-    const size = { params: countParams(gan.generator) + countParams(gan.discriminator), activationFloatsPerImage: 3 * outputs };
-    gan.generator.dispose();
-    gan.discriminator.dispose();
-    return size;
+  layers.push({ params: 16 * gChannels(stages - 1) * 3, outputs: config.resolution ** 2 * 3 });
+  for (let stage = 0; stage < stages; stage++) {
+    const channels = config.baseFilters * 2 ** stage;
+    const inputs = stage === 0 ? 3 : channels / 2;
+    const area = (config.resolution / 2 ** (stage + 1)) ** 2;
+    layers.push({ params: 16 * inputs * channels + (stage > 0 ? 2 * channels : 0), outputs: (stage > 0 ? 3 : 2) * area * channels });
+  }
+  layers.push({ params: 16 * config.baseFilters * 2 ** (stages - 1) + 1, outputs: 1 });
+  return layers;
+}
+
+function paperCnnLayers(config: TrainConfig): LayerSize[] {
+  const start = config.resolution / 4;
+  const conv = (inputs: number, filters: number, area: number, batchNorm: boolean): LayerSize => ({
+    params: 9 * inputs * filters + filters + (batchNorm ? 2 * filters : 0),
+    outputs: (batchNorm ? 3 : 2) * area * filters,
   });
+  let side = config.resolution;
+  const discriminator: LayerSize[] = [];
+  let inputs = 3;
+  for (const [i, [filters, strides]] of ([[32, 2], [64, 2], [128, 2], [256, 1]] as const).entries()) {
+    side = Math.ceil(side / strides);
+    discriminator.push(conv(inputs, filters, side * side, i > 0));
+    inputs = filters;
+  }
+  return [
+    { params: (config.latentDim + 1) * 128 * start * start, outputs: 128 * start * start },
+    conv(128, 128, (2 * start) ** 2, true),
+    conv(128, 64, (4 * start) ** 2, true),
+    conv(64, 3, config.resolution ** 2, false),
+    ...discriminator,
+    { params: side * side * 256 + 1, outputs: 1 },
+  ];
+}
+
+/** Size of a config's models, from their layer shapes: no model is built and no backend is needed. */
+export function modelSize(config: TrainConfig): ModelSize {
+  switch (config.architecture) {
+    case 'mlp':
+      return { ...sum(mlpLayers(config)), activationFloatsPerImage: mlpActivationFloats(config) };
+    case 'dcgan':
+      return sum(dcganLayers(config));
+    case 'paper-cnn':
+      if (config.resolution % 4 !== 0) throw new ConfigError(`paper-cnn needs a resolution divisible by 4, not ${config.resolution}`);
+      return sum(paperCnnLayers(config));
+  }
 }
