@@ -6,7 +6,7 @@ export default defineConfig({
     // tfjs backends are process-global and the wasm backend spawns worker threads:
     // one forked process per test file keeps them isolated.
     pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 600_000,
+    hookTimeout: 900_000,
   },
 });

@@ -36,7 +36,7 @@ describe('fakeface CLI', () => {
       expect(help.stdout).toMatch(new RegExp(`Usage: fakeface ${command}`));
     }
     expect((await runCli(['train', '--help'])).stdout).toMatch(/--batch-size <n>[\s\S]*--resume/);
-  }, 60_000);
+  }, 300_000);
 
   it('reports bad usage in one line', async () => {
     const data = join(work, 'data');
@@ -48,7 +48,7 @@ describe('fakeface CLI', () => {
     expectOneLineError(await runCli(['generate', '--run', join(work, 'no-such-run')]), /run folder not found/);
     expectOneLineError(await runCli(['train', '--data', data, '--preset', 'tiny', '--backend', 'gpu', '--out', join(work, 'r1')]), /unknown backend "gpu"/);
     expect(existsSync(join(work, 'r1'))).toBe(false);
-  }, 120_000);
+  }, 600_000);
 
   it('lists no runs in an empty folder', async () => {
     const result = await runCli(['runs', '--dir', join(work, 'none')]);
@@ -83,7 +83,7 @@ describe('fakeface CLI', () => {
     const iterations = (await readFile(metricsFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
     expect(iterations).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(resumed.stderr).toMatch(/engine (wasm|cpu|node)/);
-  }, 300_000);
+  }, 900_000);
 
   it('generates a grid and separate faces from the run', async () => {
     const grid = join(work, 'faces.png');
@@ -96,7 +96,7 @@ describe('fakeface CLI', () => {
     const folder = join(work, 'separate');
     expect((await runCli(['generate', '--run', run(), '-n', '3', '--separate', '--out', folder])).code).toBe(0);
     expect(existsSync(join(folder, 'face_0002.png'))).toBe(true);
-  }, 120_000);
+  }, 600_000);
 
   it("scores the faces in images with the run's discriminator, naming unreadable files", async () => {
     const notImage = join(work, 'notes.jpg');
@@ -116,7 +116,7 @@ describe('fakeface CLI', () => {
     expect(report.results[1]).toMatchObject({ file: notImage, verdict: 'error', error: 'not an image or a video (it holds text)' });
     const table = await runCli(['detect', '--run', run(), photo]);
     expect(table.stdout).toMatch(/file\s+kind\s+faces\s+p\(fake\)\s+verdict/);
-  }, 120_000);
+  }, 600_000);
 
   it('stops cleanly on Ctrl-C with a checkpoint, and warns once about unreadable files', async () => {
     const data = join(work, 'mixed');
@@ -138,7 +138,7 @@ describe('fakeface CLI', () => {
     const state = JSON.parse(await readFile(join(out, 'state.json'), 'utf8'));
     expect(state.status).toBe('interrupted');
     expect(existsSync(join(out, 'checkpoints', 'latest.json'))).toBe(true);
-  }, 120_000);
+  }, 600_000);
 
   it('lists the run with its status and last metrics', async () => {
     const result = await runCli(['runs', '--dir', join(work, 'runs')]);

@@ -44,7 +44,7 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
     const fakes = await generateFromRun(run, 6, 11);
     const size = fakes.height * fakes.width * 3;
     for (let i = 0; i < fakes.count; i++) writeFileSync(join(fakeDir, `fake_${i}.png`), await encodePng(fakes.pixels.subarray(i * size, (i + 1) * size), fakes.height, fakes.width));
-  }, 300_000);
+  }, 900_000);
   afterAll(cleanup);
 
   it('trains a detector and prints its held-out numbers', async () => {
@@ -56,7 +56,7 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
     expect(card.commandLine).toMatch(/^fakeface detector train --real .* --fake-run .*tiny --out .*d1/);
     expect(card.training.real.count).toBe(120);
     expect(card.heldOut.auc).toBeGreaterThan(0.5);
-  }, 300_000);
+  }, 900_000);
 
   it('evaluates the detector (JSON + ROC picture) and the discriminator on folders', async () => {
     const roc = join(work, 'roc.svg');
@@ -71,7 +71,7 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
     expect(byD.code).toBe(0);
     expect(byD.stdout).toMatch(/discriminator of tiny[\s\S]*accuracy \d\.\d{3}\s+balanced \d\.\d{3}\s+ROC AUC/);
     expect(byD.stdout).toMatch(/called real\s+called fake/);
-  }, 300_000);
+  }, 900_000);
 
   it.skipIf(!FFMPEG)('detects on a photo and an mp4 (told apart by content), with annotations', async () => {
     const frames = join(work, 'frames');
@@ -94,7 +94,7 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
     expect(written.filter((f) => /^clip\.frame-\d{4}\.png$/.test(f))).toHaveLength(video.keyFrames.length);
     const annotatedPhoto = written.find((f) => f.endsWith('.annotated.png'))!;
     expect(await sharp(join(out, annotatedPhoto)).metadata()).toMatchObject({ width: 200, height: 200, format: 'png' });
-  }, 300_000);
+  }, 900_000);
 
   it('reports bad usage and bad inputs in one line', async () => {
     expectOneLineError(await runCli(['detect', photo()]), /choose a classifier: --detector DIR or --run RUN/);
@@ -105,5 +105,5 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
     expectOneLineError(await runCli(['detector', 'eval', '--real', realDir, '--fake', fakeDir]), /exactly one of --detector DIR or --run RUN/);
     const help = await runCli(['detector', '--help']);
     expect(help.stdout).toMatch(/train[\s\S]*eval/);
-  }, 300_000);
+  }, 900_000);
 });

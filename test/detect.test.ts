@@ -62,7 +62,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       // Upscaled to a photo's size, as a fake would be posted.
       await sharp(png).resize(200, 200).png().toFile(join(fakesDir, `fake_${i}.png`));
     }
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     await disposeClassifiers();
@@ -92,7 +92,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(Object.keys(card.robustness)).toEqual(['jpeg50', 'half-resolution', 'blur']);
     expect(stages.some((s) => /generating 200 fakes/.test(s))).toBe(true);
     await expect(trainDetector({ realDir: UTKFACE_DIR!, fakeRuns: [run], outDir: detectorDir })).rejects.toThrow(/already holds a detector/);
-  }, 300_000);
+  }, 900_000);
 
   it('trains against a folder of fakes too, at 64x64 when no run sets the size', async () => {
     const out = join(work, 'detectors', 'from-folder');
@@ -103,7 +103,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(card.heldOut.count).toEqual({ real: 3, fake: 2 });
     await expect(trainDetector({ realDir: UTKFACE_DIR!, outDir: join(work, 'x') })).rejects.toThrow(/no fakes to train against/);
     await expect(trainDetector({ realDir: join(work, 'nowhere'), fakeDirs: [fakesDir], outDir: join(work, 'y') })).rejects.toThrow(/real folder .*nowhere does not exist/);
-  }, 120_000);
+  }, 600_000);
 
   it('finds the face in real photos and scores it, without leaking tensors', async () => {
     const files = photos(4);
@@ -134,7 +134,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(withFace).toBeGreaterThanOrEqual(3);
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.memory().numTensors).toBe(before);
-  }, 300_000);
+  }, 900_000);
 
   it('scores each of two faces side by side', async () => {
     const [left, right] = photos(2, 0.61);
@@ -150,7 +150,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(d.faces).toHaveLength(2);
     expect(d.faces.map((f) => f.box.x + f.box.width / 2).sort((a, b) => a - b)[0]).toBeLessThan(200);
     expect(Math.max(...d.faces.map((f) => f.box.x + f.box.width / 2))).toBeGreaterThan(200);
-  }, 120_000);
+  }, 600_000);
 
   it("scores faces with a run's discriminator: p(fake) = 1 - D", async () => {
     const d = await detectImage(photos(1)[0]!, { run });
@@ -158,7 +158,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(d.faces.length).toBeGreaterThanOrEqual(1);
     expect(d.faces[0]!.pFake).toBeGreaterThan(0);
     expect(d.faces[0]!.pFake).toBeLessThan(1);
-  }, 120_000);
+  }, 600_000);
 
   it('says no-face for a picture without a face, and scores the whole picture when asked', async () => {
     const pattern = join(work, 'pattern.jpg');
@@ -178,7 +178,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       if (r.faces.length === 0 && r.verdict === 'fake') calledFake++;
     }
     expect(calledFake).toBeGreaterThanOrEqual(3);
-  }, 120_000);
+  }, 600_000);
 
   it('names the problem with each bad image input', async () => {
     const notes = join(work, 'notes.jpg');
@@ -194,7 +194,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     await expect(detect(cut, { detector: detectorDir })).rejects.toThrow(ImageDecodeError);
     await expect(detect(photos(1)[0]!, {})).rejects.toThrow(/no classifier chosen/);
     await expect(detect(photos(1)[0]!, { detector: join(work, 'nope') })).rejects.toThrow(/detector folder not found/);
-  }, 120_000);
+  }, 600_000);
 
   it('evaluates the detector and the discriminator on folders of real and fake faces', async () => {
     const realDir = join(work, 'real');
@@ -215,7 +215,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       'ROC',
     );
     expect(await sharp(Buffer.from(svg)).metadata()).toMatchObject({ format: 'svg', width: 440 });
-  }, 120_000);
+  }, 600_000);
 
   describe.skipIf(!FFMPEG)('video', () => {
     it('scores every sampled frame of an mp4 of real faces and aggregates a verdict', async () => {
@@ -252,7 +252,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       const few = await detectVideo(mp4, { detector: detectorDir, frames: 3 });
       expect(few.framesAnalysed).toBe(3);
       expect(few.sampling).toBe('3 frames spread over the video');
-    }, 300_000);
+    }, 900_000);
 
     it('scores an mp4 of generated faces: no face for the SSD, called fake when whole frames are scored', async () => {
       const mp4 = join(work, 'fake.mp4');
@@ -265,7 +265,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       expect(whole.verdict).toBe('fake');
       expect(whole.pFake!).toBeGreaterThan(whole.detector.threshold);
       expect(whole.rule).toMatch(/6 frames without a face scored whole/);
-    }, 300_000);
+    }, 900_000);
 
     it('names the problem with a truncated, a text or an empty "mp4"', async () => {
       const mp4 = join(work, 'real.mp4');
@@ -282,6 +282,6 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       await expect(detect(text, { detector: detectorDir })).rejects.toThrow(/notes.mp4: not an image or a video/);
       await expect(detect(empty, { detector: detectorDir })).rejects.toThrow(/empty.mp4: file is empty/);
       await expect(detectVideo(mp4, { detector: detectorDir, fps: 2, frames: 3 })).rejects.toThrow(/fps or frames, not both/);
-    }, 120_000);
+    }, 600_000);
   });
 });

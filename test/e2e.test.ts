@@ -67,7 +67,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     if (Object.keys(timings).length) {
@@ -153,7 +153,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.thumb img')].every((img) => img.complete && img.naturalWidth > 0));
     expect(await page.locator('.facts').textContent()).toMatch(/Duration0:10\.0Frames analysed(19|20|21)Frames with a face/);
     await shot('check-video');
-  }, 300_000);
+  }, 900_000);
 
   it('generates a grid and an interpolation strip, each downloadable', async () => {
     await page.goto(`${url}/#/generate`);

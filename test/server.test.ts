@@ -174,7 +174,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     detection = await detectionModule();
     server = await createServer({ port: 0, runsDir, tmpDir, experimentsDir, watchIntervalMs: 100, log: silent });
     url = await server.listen();
-  }, 300_000);
+  }, 900_000);
   afterAll(() => server?.close());
 
   it('lists the run with its state, last metrics and newest sample', async () => {

@@ -103,7 +103,7 @@ describe.skipIf(!FFMPEG)('video', () => {
     zeroed.fill(0, zeroed.indexOf(Buffer.from('mdat')) + 4); // header intact, every frame's data gone
     writeFileSync(fixture('no-frames.mp4'), zeroed);
     writeFileSync(fixture('notes.mp4'), 'these are meeting notes, not a video\n');
-  }, 120_000);
+  }, 600_000);
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -252,7 +252,7 @@ describe.skipIf(!FFMPEG)('video', () => {
       expect(count).toBe(300); // 300 frames x 691 kB = 207 MB streamed
       console.log(`long video: ${count} frames, peak extra arrayBuffers ${(peak / 1e6).toFixed(1)} MB`);
       expect(peak).toBeLessThan(100e6); // garbage frames wait for the GC; without backpressure this would pass 200 MB
-    }, 120_000);
+    }, 600_000);
 
     it('names the file and the problem, and leaves no ffmpeg running', async () => {
       const missing = await failure(collect(readFrames(fixture('missing.mp4'))));
