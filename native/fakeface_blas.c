@@ -27,41 +27,34 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include "fakeface.h"
 
 /* CBLAS / OpenBLAS entry points, declared here rather than included: the header's
  * location differs between distributions (Debian: openblas-pthread/cblas.h), the
  * library name does not. Enum arguments are ints in the CBLAS ABI. */
-enum { FF_CBLAS_ROW_MAJOR = 101, FF_CBLAS_NO_TRANS = 111, FF_CBLAS_TRANS = 112 };
-extern void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                        int ldc);
 extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 
 /* Threads used by our own element-wise loops; kept equal to OpenBLAS' count. */
-static int g_threads = 1;
+int g_threads = 1;
 
 /* ------------------------------------------------------------------ helpers */
 
-static napi_value throw_error(napi_env env, const char *kind, const char *msg) {
+napi_value throw_error(napi_env env, const char *kind, const char *msg) {
   if (kind[0] == 'T') napi_throw_type_error(env, NULL, msg);
   else if (kind[0] == 'R') napi_throw_range_error(env, NULL, msg);
   else napi_throw_error(env, NULL, msg);
   return NULL;
 }
 
-#define CHECK_NAPI(env, call)                                             \
-  do {                                                                    \
-    if ((call) != napi_ok) return throw_error(env, "E", "N-API call failed: " #call); \
-  } while (0)
 
-static int get_bool(napi_env env, napi_value v, bool *out) {
+int get_bool(napi_env env, napi_value v, bool *out) {
   return napi_get_value_bool(env, v, out) == napi_ok;
 }
 
-static int get_int(napi_env env, napi_value v, int64_t *out) {
+int get_int(napi_env env, napi_value v, int64_t *out) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
   if (!(d >= 0 && d <= (double)INT_MAX) || d != floor(d)) return 0;
@@ -69,18 +62,18 @@ static int get_int(napi_env env, napi_value v, int64_t *out) {
   return 1;
 }
 
-static int get_double(napi_env env, napi_value v, double *out) {
+int get_double(napi_env env, napi_value v, double *out) {
   return napi_get_value_double(env, v, out) == napi_ok;
 }
 
-static int is_nullish(napi_env env, napi_value v) {
+int is_nullish(napi_env env, napi_value v) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return 0;
   return t == napi_null || t == napi_undefined;
 }
 
 /* A Float32Array view: pointer to its first element and its length. */
-static int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
   napi_typedarray_type type;
@@ -91,7 +84,7 @@ static int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
   return 1;
 }
 
-static int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
+int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
   napi_typedarray_type type;
@@ -113,7 +106,7 @@ static int fits(size_t len, int64_t rows, int64_t cols, int64_t ld, int64_t off,
   return *last <= (int64_t)len;
 }
 
-static int overlaps(const float *a, int64_t a0, int64_t a1, const float *b, int64_t b0,
+int overlaps(const float *a, int64_t a0, int64_t a1, const float *b, int64_t b0,
                     int64_t b1) {
   if (a1 <= a0 || b1 <= b0) return 0;
   const float *as = a + a0, *ae = a + a1, *bs = b + b0, *be = b + b1;
@@ -121,7 +114,6 @@ static int overlaps(const float *a, int64_t a0, int64_t a1, const float *b, int6
 }
 
 /* Run fn over [0, n) split across g_threads (the caller takes the first part). */
-typedef void (*range_fn)(void *ctx, size_t begin, size_t end);
 typedef struct {
   range_fn fn;
   void *ctx;
@@ -134,8 +126,7 @@ static void *run_range_job(void *p) {
   return NULL;
 }
 
-#define FF_MAX_THREADS 64
-static void parallel_for(size_t n, size_t grain, size_t align, range_fn fn, void *ctx) {
+void parallel_for(size_t n, size_t grain, size_t align, range_fn fn, void *ctx) {
   size_t nt = (size_t)g_threads;
   if (grain == 0) grain = 1;
   if (nt > n / grain) nt = n / grain;
@@ -164,11 +155,6 @@ static void parallel_for(size_t n, size_t grain, size_t align, range_fn fn, void
   }
 }
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
-#define FF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FF_CLONES
-#endif
 
 /* -------------------------------------------------------------------- sgemm */
 
@@ -520,5 +506,6 @@ NAPI_MODULE_INIT() {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;
+  if (!ff_define_kernels(env, exports)) return NULL;
   return exports;
 }

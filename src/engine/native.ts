@@ -1,11 +1,14 @@
 /**
- * OpenBLAS kernels for the tfjs `cpu` backend.
+ * Native kernels for the tfjs `cpu` backend.
  *
  * The cpu backend keeps every tensor in a plain Float32Array, outside wasm's 4 GB
- * heap, but multiplies matrices in JS at about 1 GFLOP/s. `registerNativeKernels('cpu')`
- * swaps its `BatchMatMul` and `_FusedMatMul` kernels for ones that hand those arrays
- * straight to OpenBLAS' sgemm (no copies, no explicit transposes), which makes the
- * MLP GAN trainable on CPU. The addon is optional: it is built by
+ * heap, but multiplies matrices in JS at about 1 GFLOP/s and runs its element-wise
+ * loops, reductions and convolutions in JS too. `registerNativeKernels('cpu')` swaps
+ * its `BatchMatMul` and `_FusedMatMul` kernels for ones that hand those arrays
+ * straight to OpenBLAS' sgemm (no copies, no explicit transposes), its element-wise,
+ * reduction and batch-norm kernels for C loops (native-kernels-elementwise.ts) and
+ * its convolutions for im2col + sgemm (native-kernels-conv.ts), which makes the GANs
+ * trainable on CPU. The addon is optional: it is built by
  * `npm run build:native` (scripts/build-native.mjs) when libopenblas-dev is present,
  * and everything here degrades to `false` / `null` without it.
  *
@@ -16,6 +19,23 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  ACTIVATIONS,
+  asCpuBackend,
+  float32Values,
+  perColumn,
+  size,
+  stats,
+  type CpuBackendLike,
+  type KernelArgs,
+  type KernelFunc,
+  type NativeKernelGroup,
+  type NativeKernelSpec,
+} from './native-kernels-common.js';
+import { CONV_KERNELS } from './native-kernels-conv.js';
+import { ELEMENTWISE_KERNELS } from './native-kernels-elementwise.js';
+
+export type { NativeKernelGroup } from './native-kernels-common.js';
 
 /** The addon's functions (native/fakeface_blas.c). Matrices are row-major. */
 export interface NativeAddon {
@@ -44,6 +64,32 @@ export interface NativeAddon {
   getThreads(): number;
   blasInfo(): string;
   retainFreedMemory(): boolean;
+  /**
+   * out[i] = a[.] op b[.] over the row-major output of shape dims; an operand's stride
+   * (elements) is 0 along axes it broadcasts. op: 0 add, 1 sub, 2 mul, 3 div (out a
+   * Float32Array); 10 greater, 11 greaterEqual, 12 less, 13 lessEqual (out a Uint8Array).
+   */
+  binaryOp(op: number, out: Float32Array | Uint8Array, a: Float32Array, b: Float32Array, dims: Float64Array, aStrides: Float64Array, bStrides: Float64Array): void;
+  /** out[i] = f(x[i]); op: 0 tanh, 1 sigmoid, 2 relu, 3 leakyrelu(alpha), 4 step(alpha), 5 square. */
+  unaryOp(op: number, out: Float32Array, x: Float32Array, alpha?: number): void;
+  /** out[i] = condition[i] === 1 ? t[i] : e[i]; all of one length. */
+  select(out: Float32Array, condition: Uint8Array, t: Float32Array, e: Float32Array): void;
+  /** x as [outer, reduce, inner]: out[o, i] = sum over k of x[o, k, i] (each divided by divisor first unless it is 0), in double. */
+  reduceSum(out: Float32Array, x: Float32Array, outer: number, reduce: number, inner: number, divisor: number): void;
+  /** tfjs' FusedBatchNorm over the last axis (channels); parameters of length 1 or channels. */
+  batchNorm(
+    out: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, offset: Float32Array | null, epsilon: number, channels: number,
+  ): void;
+  /**
+   * NHWC convolution, dilation 1, via im2col + sgemm. mode 0: (x, filter) -> y;
+   * 1: (dy, filter) -> dx; 2: (x, dy) -> dfilter. geometry: [B, H, W, Cin, OH, OW,
+   * Cout, KH, KW, strideH, strideW, padTop, padLeft]; im2col runs in chunks of whole
+   * images of at most chunkFloats floats (default 2^24), or one image.
+   */
+  conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float64Array, chunkFloats?: number): void;
+  /** Frees conv2d's im2col scratch (kept between calls so its pages stay mapped). */
+  releaseScratch(): void;
 }
 
 const ADDON_FILE = join('native', 'build', 'Release', 'fakeface_blas.node');
@@ -99,43 +145,6 @@ export function retainFreedMemory(): boolean {
 
 // ---------------------------------------------------------------------------
 // Kernels
-
-/** What the kernels need of the cpu backend (MathBackendCPU), structurally. */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values?: unknown } | undefined; has(dataId: object): boolean };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
-}
-
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo | undefined>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-
-type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
-
-/** Activation codes of native/fakeface_blas.c, for those tfjs' cpu _FusedMatMul knows. */
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5, prelu: 7 };
-
-/** Kernels that take over an activation when a bias / prelu shape is not per column. */
-const ACTIVATION_KERNELS: Record<string, string> = {
-  relu: 'Relu', relu6: 'Relu6', elu: 'Elu', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', prelu: 'Prelu',
-};
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-function asCpuBackend(backend: unknown): CpuBackendLike | null {
-  const b = backend as Partial<CpuBackendLike> | null;
-  return b && typeof b.makeTensorInfo === 'function' && b.data && typeof b.data.get === 'function' ? (b as CpuBackendLike) : null;
-}
-
-/** The tensor's own Float32Array, or null when it is not a plain float32 cpu tensor. */
-function float32Values(backend: CpuBackendLike, info: tf.TensorInfo): Float32Array | null {
-  if (info.dtype !== 'float32' || !backend.data.has(info.dataId)) return null;
-  const values = backend.data.get(info.dataId)?.values;
-  return values instanceof Float32Array && values.length >= size(info.shape) ? values : null;
-}
 
 /** numpy-style broadcast of two batch shapes, or null when incompatible. */
 function broadcastShape(a: number[], b: number[]): number[] | null {
@@ -225,28 +234,11 @@ function nativeMatMul(
   return { shape, values, rows, cols: N };
 }
 
-/**
- * The operand's Float32Array when it broadcasts along the output's last axis only:
- * one value, or one per column (shape [..1, cols]) with rank <= outRank. Else null.
- */
-function perColumn(backend: CpuBackendLike, info: tf.TensorInfo, cols: number, outRank: number): Float32Array | null {
-  if (info.shape.length > outRank) return null;
-  const n = size(info.shape);
-  const last = info.shape[info.shape.length - 1] ?? 1;
-  if (n !== 1 && !(n === cols && last === cols)) return null;
-  const values = float32Values(backend, info);
-  return values && values.length === n ? values : values?.subarray(0, n) ?? null;
-}
-
-/** How many kernel calls ran natively and how many fell back to tfjs' JS kernels. */
-const stats = { native: 0, fallback: 0 };
-
 export function nativeKernelStats(): { native: number; fallback: number } {
   return { ...stats };
 }
 
-function makeBatchMatMul(native: NativeAddon, original: KernelFunc): KernelFunc {
-  const fallback = (args: KernelArgs) => (stats.fallback++, original(args));
+function makeBatchMatMul(native: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (args) => {
     const backend = asCpuBackend(args.backend);
     const { a, b } = args.inputs;
@@ -258,8 +250,7 @@ function makeBatchMatMul(native: NativeAddon, original: KernelFunc): KernelFunc 
   };
 }
 
-function makeFusedMatMul(native: NativeAddon, original: KernelFunc, backendName: string): KernelFunc {
-  const fallback = (args: KernelArgs) => (stats.fallback++, original(args));
+function makeFusedMatMul(native: NativeAddon, fallback: KernelFunc, backendName: string): KernelFunc {
   return (args) => {
     const backend = asCpuBackend(args.backend);
     const { a, b, bias, preluActivationWeights: prelu } = args.inputs;
@@ -304,40 +295,66 @@ function makeFusedMatMul(native: NativeAddon, original: KernelFunc, backendName:
   };
 }
 
-/** Original kernels per backend, kept to fall back to and to restore. */
-const replaced = new Map<string, tf.KernelConfig[]>();
-const KERNEL_NAMES = [tf.BatchMatMul, tf._FusedMatMul] as const;
+/** Kernels that take over an activation when a bias / prelu shape is not per column. */
+const ACTIVATION_KERNELS: Record<string, string> = {
+  relu: 'Relu', relu6: 'Relu6', elu: 'Elu', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', prelu: 'Prelu',
+};
+
+const MATMUL_KERNELS: NativeKernelSpec[] = [
+  { kernelName: tf.BatchMatMul, group: 'matmul', needs: ['sgemm', 'sgemmBatched'], make: (native, fallback) => makeBatchMatMul(native, fallback) },
+  { kernelName: tf._FusedMatMul, group: 'matmul', needs: ['sgemm', 'sgemmBatched', 'biasActivation'], make: makeFusedMatMul },
+];
+
+/** Every replacement, in registration order. */
+const ALL_KERNELS: NativeKernelSpec[] = [...MATMUL_KERNELS, ...ELEMENTWISE_KERNELS, ...CONV_KERNELS];
+
+/** Every group registerNativeKernels installs by default. */
+export const NATIVE_KERNEL_GROUPS: readonly NativeKernelGroup[] = ['matmul', 'elementwise', 'conv'];
+
+/** Original kernels per backend, kept to fall back to and to restore, and the groups installed. */
+const replaced = new Map<string, { originals: tf.KernelConfig[]; groups: string }>();
 
 /**
- * Replace `BatchMatMul` and `_FusedMatMul` of the `cpu` backend with OpenBLAS ones.
+ * Replace kernels of the `cpu` backend with native ones: `matmul` (BatchMatMul,
+ * _FusedMatMul through OpenBLAS), `elementwise` (Add, Sub, Multiply, RealDiv,
+ * Greater(Equal), Less(Equal), Tanh, Sigmoid, Relu, LeakyRelu, Step, Square, Select,
+ * Sum, Mean, FusedBatchNorm, Tile) and `conv` (Conv2D, FusedConv2D,
+ * Conv2DBackpropInput, Conv2DBackpropFilter through im2col + sgemm). Each falls back to
+ * the original kernel for what it does not handle (other dtypes, layouts, shapes);
+ * kernels whose addon functions are missing (an addon built from older sources) are
+ * left alone.
  * Call after the cpu backend is imported (its import registers the kernels this
  * replaces). False, with nothing registered, when the addon is not built, the backend
- * is not `cpu`, or its kernels are not registered yet. Idempotent.
+ * is not `cpu`, or its kernels are not registered yet. Idempotent; calling it with
+ * other groups swaps the set.
  */
-export function registerNativeKernels(backendName: string): boolean {
+export function registerNativeKernels(backendName: string, groups: readonly NativeKernelGroup[] = NATIVE_KERNEL_GROUPS): boolean {
   const native = loadNativeAddon();
   if (!native || backendName !== 'cpu') return false;
-  if (replaced.has(backendName)) return true;
-  const originals = KERNEL_NAMES.map((name) => tf.getKernel(name, backendName));
+  const key = [...new Set(groups)].sort().join(',');
+  const current = replaced.get(backendName);
+  if (current?.groups === key) return true;
+  if (current) restoreOriginalKernels(backendName);
+  // An addon built from older sources lacks the newer functions: skip what needs them.
+  const specs = ALL_KERNELS.filter((spec) => groups.includes(spec.group) && spec.needs.every((name) => typeof native[name] === 'function'));
+  const originals = specs.map((spec) => tf.getKernel(spec.kernelName, backendName));
   if (originals.some((config) => !config)) return false;
-  const [batchMatMul, fusedMatMul] = originals;
-  const kernels: Array<[string, KernelFunc]> = [
-    [tf.BatchMatMul, makeBatchMatMul(native, batchMatMul.kernelFunc as unknown as KernelFunc)],
-    [tf._FusedMatMul, makeFusedMatMul(native, fusedMatMul.kernelFunc as unknown as KernelFunc, backendName)],
-  ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
-  replaced.set(backendName, originals);
+  specs.forEach((spec, i) => {
+    const original = originals[i].kernelFunc as unknown as KernelFunc;
+    const fallback: KernelFunc = (args) => (stats.fallback++, original(args));
+    const kernelFunc = spec.make(native, fallback, backendName);
+    tf.unregisterKernel(spec.kernelName, backendName);
+    tf.registerKernel({ kernelName: spec.kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  });
+  replaced.set(backendName, { originals, groups: key });
   return true;
 }
 
 /** Put the backend's original kernels back (for comparisons and tests). */
 export function restoreOriginalKernels(backendName: string): void {
-  const originals = replaced.get(backendName);
-  if (!originals) return;
-  for (const config of originals) {
+  const current = replaced.get(backendName);
+  if (!current) return;
+  for (const config of current.originals) {
     tf.unregisterKernel(config.kernelName, backendName);
     tf.registerKernel(config);
   }
