@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 
 import { UsageError, BackendUnavailableError } from '../errors.js';
 import { chooseBackend, type BackendChoice, type BackendFacts, type BackendName } from './backend.js';
+import { installWasmConvGradient } from './wasm-conv.js';
 import { installWasmMatMulFix } from './wasm-matmul.js';
 import { ensureWasmBackend, shutdownWasm, wasmStatus } from './wasm-threads.js';
 
@@ -134,6 +135,8 @@ async function startCpu(choice: BackendChoice, native: NativeModule | null, thre
 
 async function startWasm(choice: BackendChoice, threads: number): Promise<EngineInfo> {
   installWasmMatMulFix();
+  // tfjs-wasm has no Conv2DBackpropFilter: without this no conv net trains on wasm.
+  installWasmConvGradient();
   ensureWasmBackend(threads);
   if (!(await tf.setBackend('wasm'))) {
     throw new BackendUnavailableError('the wasm backend did not start', 'use --backend cpu');
