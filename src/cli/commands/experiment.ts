@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { runTable1, TABLE1_CONFIGS, type Table1Options } from '../../experiment/table1.js';
 import { action, formatTable, info } from '../output.js';
+import { listenForInterrupt } from '../interrupt.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
 
@@ -59,14 +60,7 @@ export function registerExperiment(program: Command): void {
         cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
         engine: engineOptions(opts),
       };
-      let stopRequested = false;
-      const onSigint = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        info('\nfakeface: stopping after this iteration and saving a checkpoint (Ctrl-C again to quit at once)');
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupt = listenForInterrupt();
       let bar: ProgressBar | undefined;
       let current = '';
       try {
@@ -106,7 +100,7 @@ export function registerExperiment(program: Command): void {
             const q = s.quality?.quality;
             if (q) info(`fakeface: ${s.name}: FID ${q.fid.toPrecision(3)} (floor ${q.fidFloor.toPrecision(3)}), two-sample accuracy ${q.twoSampleAccuracy.toFixed(2)} (floor ${q.twoSampleFloor.toFixed(2)})`);
           },
-          shouldStop: () => stopRequested,
+          shouldStop: interrupt.requested,
         });
         bar?.stop();
         if (result.status === 'interrupted') {
@@ -135,8 +129,7 @@ export function registerExperiment(program: Command): void {
         return 0;
       } finally {
         bar?.stop();
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
     }),
   );

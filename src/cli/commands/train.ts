@@ -3,6 +3,7 @@ import { createRunEvaluator, FACE_FEATURE_NETWORK } from '../../eval/quality.js'
 import { UsageError } from '../../errors.js';
 import { train, type TrainOptions } from '../../train/train.js';
 import { action, info } from '../output.js';
+import { listenForInterrupt } from '../interrupt.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
 
@@ -52,14 +53,7 @@ export function registerTrain(program: Command): void {
   command.action(
     action(async (opts: Record<string, unknown>) => {
       const overrides = Object.fromEntries(CONFIG_KEYS.filter((key) => opts[key] !== undefined).map((key) => [key, opts[key]]));
-      let stopRequested = false;
-      const onSigint = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        info('\nfakeface: stopping after this iteration and saving a checkpoint (Ctrl-C again to quit at once)');
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupt = listenForInterrupt();
       const evalCount = opts.evalCount === undefined ? 200 : Number(opts.evalCount);
       if (!Number.isInteger(evalCount) || evalCount < 2) throw new UsageError(`--eval-count must be an integer >= 2, not "${String(opts.evalCount)}"`);
       let bar: ProgressBar | undefined;
@@ -108,7 +102,7 @@ export function registerTrain(program: Command): void {
               if (r.fid !== undefined) lastQuality = ` | FID ${r.fid.toPrecision(3)} (floor ${r.fidFloor!.toPrecision(3)}) @${r.iteration}`;
               bar?.update(r.iteration, `D acc ${r.dAcc.toFixed(2)} D loss ${((r.dLossReal + r.dLossFake) / 2).toFixed(3)} G loss ${r.gLoss.toFixed(3)}${lastQuality}`);
             },
-            shouldStop: () => stopRequested,
+            shouldStop: interrupt.requested,
           },
         );
         bar?.stop();
@@ -122,8 +116,7 @@ export function registerTrain(program: Command): void {
         return 0;
       } finally {
         bar?.stop();
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
     }),
   );
