@@ -36,6 +36,13 @@ export interface StepInputs {
 export interface StepOptions {
   /** One-sided label smoothing: D's target for real images is 1 - this. */
   labelSmoothing?: number;
+  /**
+   * How G makes the fakes D trains on: 'inference' (Keras' `predict`, the paper's
+   * Keras-GAN recipe) or 'training' (batch statistics, as PyTorch's DCGAN does). With
+   * BatchNorm in G the two differ a lot early on, and D trained on inference-mode
+   * fakes never sees what G's own step produces.
+   */
+  fakesFor?: 'inference' | 'training';
 }
 
 /** Keras' binary cross-entropy on probabilities against one target for the whole batch: p is clipped to [1e-7, 1 - 1e-7]. */
@@ -59,7 +66,7 @@ function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
 
 /**
  * The paper's iteration, step by step as Keras-GAN's `train()` runs it:
- * 1. fakes = G.predict(noise) (inference mode, as Keras' `predict`);
+ * 1. fakes = G.predict(noise) (inference mode, as Keras' `predict`; DCGAN: training mode);
  * 2. one Adam step of D on the real batch with label 1, then one on the fakes with label 0;
  * 3. one Adam step of G through the frozen D on fresh noise with target 1.
  * Each step minimises over an explicit variable list, so freezing D never
@@ -97,9 +104,13 @@ export class GanStepper {
     return { dLossReal: lossReal, dLossFake: lossFake, dAccReal: accReal, dAccFake: accFake, dAcc: (accReal + accFake) / 2, gLoss: lossG };
   }
 
-  /** G in inference mode, as Keras' `predict` runs it. */
+  /** G's fakes for D: in inference mode as Keras' `predict` runs it, or with batch statistics (see StepOptions). */
   generate(noise: Float32Array, batch: number): tf.Tensor4D {
-    return tf.tidy(() => this.gan.generator.predict(tf.tensor2d(noise, [batch, this.latentDim])) as tf.Tensor4D);
+    return tf.tidy(() => {
+      const z = tf.tensor2d(noise, [batch, this.latentDim]);
+      if (this.options.fakesFor === 'training') return this.gan.generator.apply(z, { training: true }) as tf.Tensor4D;
+      return this.gan.generator.predict(z) as tf.Tensor4D;
+    });
   }
 
   private trainDiscriminatorStep(makeImages: () => tf.Tensor, label: 0 | 1, target: number): [tf.Scalar, tf.Scalar] {

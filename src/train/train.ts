@@ -174,7 +174,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   });
 
   const imageShape: [number, number, number] = [config.resolution, config.resolution, 3];
-  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim, { labelSmoothing: config.labelSmoothing });
+  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim, {
+    labelSmoothing: config.labelSmoothing,
+    // Radford et al.'s DCGAN (and PyTorch's example) trains D on G's batch-statistics output.
+    fakesFor: config.architecture === 'dcgan' ? 'training' : 'inference',
+  });
   const fixedNoise = fixedNoiseFor(config);
   const batchBuffer = new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
