@@ -3,6 +3,7 @@ import { registerDetect } from './commands/detect.js';
 import { registerDetector } from './commands/detector.js';
 import { registerEval } from './commands/eval.js';
 import { registerExperiment } from './commands/experiment.js';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerEval(program);
   registerExperiment(program);
+  registerExport(program);
   registerServe(program);
   for (const command of program.commands) command.configureOutput(program.configureOutput()).exitOverride();
   return program.exitOverride();

@@ -15,6 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CheckpointMismatchError, UsageError } from '../errors.js';
 import { saveLayersModel } from '../models/io.js';
+import type { WeightDtype } from '../models/quantize.js';
 import type { AugmentConfig } from './augment.js';
 import type { ClassificationReport, PlattScaling } from './metrics.js';
 
@@ -64,14 +65,16 @@ export interface DetectorCard {
   heldOut: ClassificationReport;
   /** The same test split after fixed degradations, AUC and accuracy at the threshold. */
   robustness: Record<string, { auc: number | null; accuracy: number }>;
+  /** Set by `fakeface export`: how the weights are stored, and the folder they came from. */
+  exported?: { dtype: WeightDtype; from: string; commandLine: string };
 }
 
 /** Writes model + card as `dir`, atomically (temporary folder, then rename). */
-export async function saveDetectorFolder(dir: string, model: tfl.LayersModel, card: DetectorCard): Promise<void> {
+export async function saveDetectorFolder(dir: string, model: tfl.LayersModel, card: DetectorCard, dtype: WeightDtype = 'float32'): Promise<void> {
   const tmp = join(dirname(dir), `.tmp-${basename(dir)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   try {
-    await saveLayersModel(model, tmp);
+    await saveLayersModel(model, tmp, dtype);
     await writeFile(join(tmp, 'detector.json'), JSON.stringify(card, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../errors.js';
+import { builtInDetector } from '../models/builtin.js';
 import { loadLayersModel } from '../models/io.js';
 import { loadRunModel } from '../train/checkpoint.js';
 import { readDetectorCard, type DetectorCard } from './card.js';
@@ -105,13 +106,16 @@ async function cacheKey(choice: ClassifierChoice): Promise<string> {
 }
 
 /**
- * The classifier chosen by `detector` or `run` (exactly one), loaded once per
- * process and backend. Throws UsageError when neither or both are given.
+ * The classifier chosen by `detector` or `run` (at most one), loaded once per
+ * process and backend; with neither, the built-in detector (models/). Throws
+ * UsageError when both are given, or neither and this install ships no detector.
  */
 export async function loadClassifier(choice: ClassifierChoice): Promise<FaceClassifier> {
   if (choice.detector && choice.run) throw new UsageError('give a detector or a run, not both');
   if (!choice.detector && !choice.run) {
-    throw new UsageError('no classifier chosen', 'pass --detector DIR (from `fakeface detector train`) or --run RUN (a GAN run\'s discriminator)');
+    const builtIn = builtInDetector();
+    if (!builtIn) throw new UsageError('no classifier chosen', 'pass --detector DIR (from `fakeface detector train`) or --run RUN (a GAN run\'s discriminator)');
+    choice = { detector: builtIn.dir };
   }
   const key = await cacheKey(choice);
   let loading = cache.get(key);

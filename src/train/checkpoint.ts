@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../data/index.js';
 import { CheckpointMismatchError, RunNotFoundError } from '../errors.js';
 import { loadLayersModel, saveLayersModel } from '../models/io.js';
 import type { Gan } from '../models/index.js';
+import { isModelPack, loadModelPack } from '../models/pack.js';
 import type { CollapseState } from './collapse.js';
 import type { RngState } from './rng.js';
 import { runPaths, stepName } from './run-folder.js';
@@ -183,9 +184,17 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   };
 }
 
-/** Loads one model of a run's newest checkpoint, for `generate` and `detect`. */
+/**
+ * Loads one model of a run's newest checkpoint, for `generate` and `detect`; also
+ * the generator of an exported model folder (`fakeface export`, the built-in models).
+ */
 export async function loadRunModel(runDir: string, which: 'generator' | 'discriminator'): Promise<{ model: tfl.LayersModel; config: TrainConfig; iteration: number }> {
   if (!existsSync(runDir)) throw new RunNotFoundError(`run folder not found: ${runDir}`);
+  if (isModelPack(runDir)) {
+    if (which !== 'generator') throw new RunNotFoundError(`${runDir} is an exported generator: it has no ${which}`, 'use a training run folder, or a detector with --detector');
+    const { model, card } = await loadModelPack(runDir);
+    return { model, config: card.config, iteration: card.iteration };
+  }
   const dir = await latestCheckpointDir(runDir);
   if (!dir) throw new RunNotFoundError(`${runDir} holds no checkpoint yet`, 'a run saves one every --checkpoint-every iterations');
   const json = await readCheckpointJson(dir);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
 import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
 import { FakefaceError, UsageError } from '../../errors.js';
+import { BUILT_IN_DETECTOR_NAME, builtInDetector } from '../../models/builtin.js';
 import { action, formatTable, info, reportError } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
@@ -46,7 +47,7 @@ export function registerDetect(program: Command): void {
     .command('detect')
     .description('find the faces in images and videos and score each as real or fake')
     .argument('<files...>', 'images (JPEG, PNG, WebP ...) and videos (MP4, MOV, MKV, WebM ...), told apart by content')
-    .option('--detector <dir>', 'a detector trained with `fakeface detector train`')
+    .option('--detector <dir>', `a detector trained with \`fakeface detector train\` (default: the built-in ${BUILT_IN_DETECTOR_NAME})`)
     .option('--run <dir>', "or: a GAN run whose discriminator scores the faces (the paper's detector; p(fake) = 1 - D)")
     .option('--whole-image', 'score the whole picture (or frame) when no face is found')
     .option('--fps <n>', 'video: frames per second to analyse (default 2, at most 120 frames)')
@@ -56,12 +57,17 @@ export function registerDetect(program: Command): void {
   withEngineOptions(command);
   command.addHelpText(
     'after',
-    '\nExamples:\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n',
+    '\nExamples:\n  fakeface detect photo.jpg\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n',
   );
   command.action(
     action(async (files: string[], opts: Record<string, unknown>) => {
-      if (!opts.detector && !opts.run) throw new UsageError('choose a classifier: --detector DIR or --run RUN', 'train a detector with `fakeface detector train --real DIR --fake-run RUN --out DIR`');
       if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
+      if (!opts.detector && !opts.run) {
+        const builtIn = builtInDetector();
+        if (!builtIn) throw new UsageError('choose a classifier: --detector DIR or --run RUN', 'train a detector with `fakeface detector train --real DIR --fake-run RUN --out DIR`');
+        info(`fakeface: using the built-in detector ${builtIn.name} (choose another with --detector or --run)`);
+        opts.detector = builtIn.dir;
+      }
       if (opts.fps !== undefined && opts.frames !== undefined) throw new UsageError('give --fps or --frames, not both');
       const engine = engineOptions(opts);
       const detectOptions: DetectOptions = {

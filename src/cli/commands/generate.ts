@@ -6,6 +6,7 @@ import { initEngine } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { generateFromRun } from '../../generate/index.js';
 import { renderGridPng } from '../../train/samples.js';
+import { BUILT_IN_GENERATOR_NAME, builtInGenerator } from '../../models/builtin.js';
 import { action, info } from '../output.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
 
@@ -15,11 +16,19 @@ function positiveInt(value: unknown, flag: string, max: number): number {
   return n;
 }
 
+/** The shipped generator's folder, announced once; a UsageError when this install has none. */
+export function builtInGeneratorOrExplain(): string {
+  const builtIn = builtInGenerator();
+  if (!builtIn) throw new UsageError('no --run given and no built-in generator in this install', 'train one: fakeface train --data DIR --preset dcgan64 --out runs/dcgan64');
+  info(`fakeface: using the built-in generator ${builtIn.name} (choose another with --run)`);
+  return builtIn.dir;
+}
+
 export function registerGenerate(program: Command): void {
   const command = program
     .command('generate')
-    .description("generate faces with a run's generator (its newest checkpoint)")
-    .requiredOption('--run <dir>', 'run folder')
+    .description("generate faces with a run's generator (its newest checkpoint), or the built-in one")
+    .option('--run <dir>', `run folder, or an exported generator (default: the built-in ${BUILT_IN_GENERATOR_NAME})`)
     .option('-n, --count <n>', 'number of faces', '25')
     .option('--out <path>', 'PNG grid to write, or a folder with --separate', 'faces.png')
     .option('--separate', 'write one PNG per face into the --out folder')
@@ -31,8 +40,9 @@ export function registerGenerate(program: Command): void {
       const count = positiveInt(opts.count, '-n', 4096);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not "${String(opts.seed)}"`);
+      const run = (opts.run as string | undefined) ?? builtInGeneratorOrExplain();
       await initEngine(engineOptions(opts));
-      const faces = await generateFromRun(opts.run as string, count, seed);
+      const faces = await generateFromRun(run, count, seed);
       const out = opts.out as string;
       if (opts.separate) {
         await mkdir(out, { recursive: true });
