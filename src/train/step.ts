@@ -45,19 +45,35 @@ export interface StepOptions {
   fakesFor?: 'inference' | 'training';
 }
 
-/** Keras' binary cross-entropy on probabilities against one target for the whole batch: p is clipped to [1e-7, 1 - 1e-7]. */
-export function binaryCrossEntropy(probabilities: tf.Tensor, target: number): tf.Scalar {
-  return tf.tidy(() => {
-    const p = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
-    if (target === 1) return tf.neg(tf.mean(tf.log(p))) as tf.Scalar;
-    if (target === 0) return tf.neg(tf.mean(tf.log1p(tf.neg(p)))) as tf.Scalar;
-    return tf.neg(tf.mean(tf.add(tf.mul(target, tf.log(p)), tf.mul(1 - target, tf.log1p(tf.neg(p)))))) as tf.Scalar;
-  });
+/**
+ * Binary cross-entropy of D's logits against one target for the whole batch,
+ * computed stably: max(x, 0) - x·t + log(1 + e^-|x|). This is what TF-Keras does
+ * for a sigmoid output (it recovers the logits); cross-entropy on clipped
+ * probabilities, by contrast, has zero gradient once D is sure (p < 1e-7), and G
+ * then stops learning for good.
+ */
+export function binaryCrossEntropyWithLogits(logits: tf.Tensor, target: number): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, target)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))) as tf.Scalar);
 }
 
-/** Share of verdicts on the right side of 0.5. */
-function accuracy(probabilities: tf.Tensor, label: 0 | 1): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.cast(label === 1 ? tf.greater(probabilities, 0.5) : tf.lessEqual(probabilities, 0.5), 'float32')));
+/** Share of verdicts on the right side of 0.5 (logit 0). */
+function accuracy(logits: tf.Tensor, label: 0 | 1): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.cast(label === 1 ? tf.greater(logits, 0) : tf.lessEqual(logits, 0), 'float32')));
+}
+
+/**
+ * D's pre-sigmoid output: every layer but the last, then the last Dense(1)'s
+ * kernel and bias without its sigmoid. Same variables, so gradients reach them.
+ */
+function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor): tf.Tensor {
+  const layers = discriminator.layers;
+  const out = layers[layers.length - 1] as tfl.layers.Layer & { kernel?: tfl.LayerVariable; bias?: tfl.LayerVariable };
+  if (out.getClassName() !== 'Dense' || !out.kernel || !out.bias || out.getConfig().activation !== 'sigmoid') {
+    throw new Error(`discriminator must end in Dense(1, sigmoid), not ${out.getClassName()}`);
+  }
+  let h = images;
+  for (const layer of layers.slice(0, -1)) h = layer.apply(h, { training: true }) as tf.Tensor;
+  return tf.add(tf.matMul(h, out.kernel.read()), out.bias.read());
 }
 
 function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
@@ -119,9 +135,9 @@ export class GanStepper {
       let batchAccuracy: tf.Scalar | undefined;
       const loss = this.discriminatorOptimizer.minimize(
         () => {
-          const verdicts = this.gan.discriminator.apply(images, { training: true }) as tf.Tensor;
-          batchAccuracy = tf.keep(accuracy(verdicts, label));
-          return binaryCrossEntropy(verdicts, target);
+          const logits = discriminatorLogits(this.gan.discriminator, images);
+          batchAccuracy = tf.keep(accuracy(logits, label));
+          return binaryCrossEntropyWithLogits(logits, target);
         },
         true,
         this.discriminatorVariables,
@@ -136,7 +152,7 @@ export class GanStepper {
       return this.generatorOptimizer.minimize(
         () => {
           const fakes = this.gan.generator.apply(z, { training: true }) as tf.Tensor;
-          return binaryCrossEntropy(this.gan.discriminator.apply(toDiscriminator(fakes), { training: true }) as tf.Tensor, 1);
+          return binaryCrossEntropyWithLogits(discriminatorLogits(this.gan.discriminator, toDiscriminator(fakes)), 1);
         },
         true,
         this.generatorVariables,
