@@ -11,6 +11,7 @@ import { loadLayersModel } from '../models/io.js';
 import { readModelPackCard, saveModelPack, isModelPack } from '../models/pack.js';
 import type { WeightDtype } from '../models/quantize.js';
 import { loadRunModel } from '../train/checkpoint.js';
+import { readRunCommands } from '../train/run-folder.js';
 
 export interface ExportOptions {
   /** A run folder, an exported generator, or a detector folder. */
@@ -45,7 +46,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   }
   const { model, config, iteration } = await loadRunModel(source, 'generator');
   try {
-    const earlier = isModelPack(source) ? (await readModelPackCard(source)).source : { run: source, commandLines: [] };
+    const earlier = isModelPack(source) ? (await readModelPackCard(source)).source : { run: source, commandLines: await readRunCommands(source) };
     const card = await saveModelPack(
       out,
       model,

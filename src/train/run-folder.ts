@@ -11,6 +11,7 @@ import type { StepMetrics } from './step.js';
  *   metrics.jsonl   one line per iteration
  *   samples/        fixed-noise grids, step_000500.png …
  *   checkpoints/    step_000500/ … (each complete, renamed into place) + latest.json
+ *   commands.txt    the command lines that started and resumed it, one a line, with the time
  */
 export const runPaths = (dir: string) => ({
   dir,
@@ -19,7 +20,19 @@ export const runPaths = (dir: string) => ({
   metrics: join(dir, 'metrics.jsonl'),
   samples: join(dir, 'samples'),
   checkpoints: join(dir, 'checkpoints'),
+  commands: join(dir, 'commands.txt'),
 });
+
+/** Records the command line that (re)started a run. */
+export async function recordRunCommand(dir: string, commandLine: string): Promise<void> {
+  await appendFile(runPaths(dir).commands, `${new Date().toISOString()} ${commandLine.replace(/\s+/g, ' ')}\n`);
+}
+
+/** The command lines recorded in a run folder, oldest first (empty for runs that recorded none). */
+export async function readRunCommands(dir: string): Promise<string[]> {
+  const text = await readFile(runPaths(dir).commands, 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line.trim() !== '');
+}
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'stopped-early' | 'failed';
 

@@ -16,6 +16,7 @@ import {
   appendMetrics,
   ensureRunFolders,
   isRunFolder,
+  recordRunCommand,
   runPaths,
   stepName,
   truncateMetrics,
@@ -44,6 +45,8 @@ export interface TrainOptions {
    * held-out faces); the numbers it returns join that iteration's metrics line.
    */
   evaluate?: (generator: tfl.LayersModel, iteration: number) => Promise<Record<string, number>>;
+  /** The command line that started (or resumed) the run, recorded in its commands.txt. */
+  commandLine?: string;
 }
 
 export interface TrainStart {
@@ -161,6 +164,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     await truncateMetrics(runDir, 0);
   }
   await ensureRunFolders(runDir);
+  if (options.commandLine) await recordRunCommand(runDir, options.commandLine);
 
   hooks.onStart?.({
     config,

@@ -72,6 +72,7 @@ export function registerTrain(program: Command): void {
             cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
             engine: engineOptions(opts),
             evaluate: (generator, iteration) => evaluator!(generator, iteration),
+            commandLine: ['fakeface', ...process.argv.slice(2)].join(' '),
           },
           {
             warn: (message) => info(`fakeface: warning: ${message}`),
