@@ -204,7 +204,7 @@ export async function trainDetector(opts: TrainDetectorOptions, hooks: TrainDete
   const realFiles = evenSpread(await listImages(opts.realDir, 'real'), limit);
   // Fakes from runs: their resolutions set the default input size, so read the runs first.
   const runConfigs = [];
-  for (const run of fakeRuns) runConfigs.push((await loadRunModel(run, 'discriminator').then((r) => (r.model.dispose(), r))).config);
+  for (const run of fakeRuns) runConfigs.push((await loadRunModel(run, 'generator').then((r) => (r.model.dispose(), r))).config);
   const inputSize = opts.inputSize ?? Math.max(MIN_DETECTOR_INPUT, Math.min(64, ...runConfigs.map((c) => c.resolution)));
   // Reals are kept at twice the input size: enough for every augmentation, 4x less memory than 200x200.
   const storeSide = inputSize * 2;
