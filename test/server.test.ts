@@ -1,6 +1,7 @@
 /**
  * The web app's HTTP API, against the real server on an ephemeral port, with a
- * real tiny GAN run, real face photos and mp4s made by ffmpeg at test time.
+ * real tiny GAN run, the built-in models (when this install has them), real face
+ * photos and mp4s made by ffmpeg at test time.
  */
 import { request as httpRequest } from 'node:http';
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
@@ -8,14 +9,28 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageDetection, Job, JobAccepted, RunDetail, RunList, Health, MetricsPoint, SampleGrid } from '../src/server/api-types.js';
+import { generateFromRun } from '../src/generate/index.js';
+import { builtInDetector, builtInGenerator } from '../src/models/builtin.js';
+import { readModelPackCard, type ModelPackCard } from '../src/models/pack.js';
 import { createServer, OPENAPI_FILE, type FakefaceServer } from '../src/server/index.js';
-import { UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
-import { detectionModule, facePhotos, FFMPEG, FFMPEG_MISSING, makeFaceVideo, postFile, readEvents, trainTinyRun, type SseEvent } from './helpers/server.js';
+import { renderGridPng } from '../src/train/samples.js';
+import { UTKFACE_DIR, UTKFACE_MISSING, syntheticJpeg, tempFolder } from './helpers/data.js';
+import { BUILT_IN, BUILT_IN_MISSING, detectionModule, facePhotos, FFMPEG, FFMPEG_MISSING, makeFaceVideo, postFile, readEvents, trainTinyRun, withoutBuiltInModels, type SseEvent } from './helpers/server.js';
 
 const work = tempFolder('fakeface-server-test-');
 if (!UTKFACE_DIR) console.warn(UTKFACE_MISSING);
 if (!FFMPEG) console.warn(FFMPEG_MISSING);
+if (!BUILT_IN) console.warn(BUILT_IN_MISSING);
 const silent = () => undefined;
+const json = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+/** Skips a test when the detection module does not load (the server answers 503 then). */
+function skipUnlessDetection(detection: { available: boolean; reason: string }, ctx: { skip: (note?: string) => never }): void {
+  if (detection.available) return;
+  const note = `detection module not available (${detection.reason}): skipping`;
+  console.warn(note);
+  ctx.skip(note);
+}
 
 /** Every error answer: JSON with a one-line message (and maybe a hint), never a stack. */
 async function expectError(response: Response, status: number, message: RegExp): Promise<{ error: string; hint?: string }> {
@@ -53,13 +68,17 @@ function rawGet(url: string, path: string, headers: Record<string, string> = {})
 
 afterAll(() => work.cleanup());
 
-describe('the server without runs', () => {
+describe('the server without runs or built-in models', () => {
   let server: FakefaceServer;
   let url: string;
+  let detection: { available: boolean; reason: string };
+  let restoreModels: () => void;
   const tmpDir = join(work.dir, 'uploads-empty');
   const experimentsDir = join(work.dir, 'experiments');
 
   beforeAll(async () => {
+    restoreModels = withoutBuiltInModels();
+    detection = await detectionModule();
     mkdirSync(tmpDir);
     mkdirSync(join(experimentsDir, 'table1', 'figures'), { recursive: true });
     writeFileSync(join(experimentsDir, 'table1', 'report.html'), '<!doctype html><title>Table 1 reproduction</title><img src="figures/fig2.png">');
@@ -69,7 +88,10 @@ describe('the server without runs', () => {
     server = await createServer({ port: 0, runsDir: join(work.dir, 'no-runs'), experimentsDir, tmpDir, maxUploadMb: 1, log: silent });
     url = await server.listen();
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    restoreModels();
+  });
 
   it('binds 127.0.0.1 on an ephemeral port by default and reports its health', async () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -125,11 +147,23 @@ describe('the server without runs', () => {
     }
   });
 
-  it('says how to train a run when there is none', async () => {
+  it('says how to train a run when there is none, and has nothing to generate with', async () => {
     const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
-    expect(list).toMatchObject({ runs: [], defaultRun: null, trainCommand: 'fakeface train --data DIR --preset tiny --out runs/tiny' });
-    const body = await expectError(await fetch(`${url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"count": 4}' }), 404, /^no run with a checkpoint in /);
-    expect(body.hint).toBe('train one first: fakeface train --data DIR --preset tiny --out runs/tiny');
+    expect(list).toMatchObject({ runs: [], defaultRun: null, builtInGenerator: null, builtInDetector: null, defaultDetector: null, trainCommand: 'fakeface train --data DIR --preset tiny --out runs/tiny' });
+    for (const request of [{ count: 4 }, { seedA: 1, seedB: 2 }]) {
+      const body = await expectError(await fetch(`${url}/api/generate`, json(request)), 404, /^no run with a checkpoint in .+, and no built-in generator$/);
+      expect(body.hint).toBe('train one first: fakeface train --data DIR --preset tiny --out runs/tiny');
+    }
+    // Without the built-in generator, its id is an ordinary experiment:run id.
+    await expectError(await fetch(`${url}/api/generate`, json({ run: 'builtin:dcgan64-utkface' })), 404, /^no run "builtin:dcgan64-utkface" in experiment "builtin"$/);
+  });
+
+  it('answers 503 to a check when it has no detector at all (no --detector, no built-in one, no run)', async (ctx) => {
+    skipUnlessDetection(detection, ctx);
+    const photo = UTKFACE_DIR ? readFileSync(facePhotos(UTKFACE_DIR, 1, 3)[0]!) : await syntheticJpeg(64, 64);
+    const body = await expectError(await postFile(`${url}/api/detect`, photo, 'face.jpg', 'image/jpeg'), 503, /^no detector to check with: this server has no --detector, this install no built-in detector, and there is no trained run$/);
+    expect(body.hint).toBe('start it with --detector DIR (from fakeface detector train), or train a GAN run first: fakeface train --data DIR --preset tiny --out runs/tiny');
+    expect(leftoverUploads(tmpDir)).toEqual([]);
   });
 
   it('lists experiment reports and serves their files, nothing else', async () => {
@@ -148,6 +182,72 @@ describe('the server without runs', () => {
   });
 });
 
+describe.skipIf(!BUILT_IN)('the server with the built-in models and no runs', () => {
+  let server: FakefaceServer;
+  let url: string;
+  let card: ModelPackCard;
+  let detection: { available: boolean; reason: string };
+  const tmpDir = join(work.dir, 'uploads-builtin');
+  const generatorId = `builtin:${BUILT_IN?.generator.name}`;
+
+  beforeAll(async () => {
+    mkdirSync(tmpDir);
+    card = await readModelPackCard(BUILT_IN!.generator.dir);
+    detection = await detectionModule();
+    server = await createServer({ port: 0, runsDir: join(work.dir, 'no-runs'), experimentsDir: join(work.dir, 'no-experiments'), tmpDir, log: silent });
+    url = await server.listen();
+  });
+  afterAll(() => server?.close());
+
+  it('lists the built-in generator (resolution and iteration from its card) and detector beside the empty runs', async () => {
+    const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
+    const { generator, detector } = BUILT_IN!;
+    expect(list).toMatchObject({
+      runs: [],
+      defaultRun: null,
+      builtInGenerator: { id: `builtin:${generator.name}`, name: generator.name, label: `built-in: ${generator.name}`, resolution: card.config.resolution, iteration: card.iteration, architecture: card.config.architecture },
+      builtInDetector: { id: `builtin:${detector.name}`, name: detector.name, label: `built-in: ${detector.name}` },
+      defaultDetector: `built-in: ${detector.name}`,
+    });
+  });
+
+  it('generates with the built-in generator when no run is named: the faces `fakeface generate` draws with it', async () => {
+    const response = await fetch(`${url}/api/generate`, json({ count: 4, seed: 1 }));
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('x-fakeface-run')).toBe(generatorId);
+    expect(response.headers.get('x-fakeface-iteration')).toBe(String(card.iteration));
+    expect(response.headers.get('content-disposition')).toBe(`inline; filename="fakeface-builtin-${BUILT_IN!.generator.name}-seed-1-4.png"`);
+    const png = Buffer.from(await response.arrayBuffer());
+    const side = card.config.resolution;
+    expect(await sharp(png).metadata()).toMatchObject({ width: 2 * (side + 2) + 2, height: 2 * (side + 2) + 2 }); // 2x2 faces, 2 px padding
+    expect(png).toEqual(await renderGridPng(await generateFromRun(BUILT_IN!.generator.dir, 4, 1)));
+    // Named by its id: the same grid.
+    expect(Buffer.from(await (await fetch(`${url}/api/generate`, json({ run: generatorId, count: 4, seed: 1 }))).arrayBuffer())).toEqual(png);
+  });
+
+  it('interpolates with the built-in generator when no run is named', async () => {
+    const response = await fetch(`${url}/api/generate`, json({ seedA: 1, seedB: 2, steps: 4 }));
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('x-fakeface-run')).toBe(generatorId);
+    const side = card.config.resolution;
+    expect(await sharp(Buffer.from(await response.arrayBuffer())).metadata()).toMatchObject({ width: 4 * (side + 2) + 2, height: side + 4 });
+  });
+
+  it('checks a real face photo with the built-in detector, and names it', async (ctx) => {
+    skipUnlessDetection(detection, ctx);
+    if (!UTKFACE_DIR) return ctx.skip(UTKFACE_MISSING);
+    const response = await postFile(`${url}/api/detect`, readFileSync(facePhotos(UTKFACE_DIR, 1, 3)[0]!), 'face.jpg', 'image/jpeg');
+    expect(response.status, await response.clone().text()).toBe(200);
+    const result = (await response.json()) as ImageDetection;
+    expect(result.faces.length).toBeGreaterThanOrEqual(1);
+    expect(['real', 'fake', 'uncertain']).toContain(result.verdict);
+    expect(result.detector).toMatchObject({ kind: 'detector', source: `builtin:${BUILT_IN!.detector.name}` });
+    expect(result.detector.name).toContain(BUILT_IN!.detector.name);
+    expect(leftoverUploads(tmpDir)).toEqual([]);
+  });
+});
+
 describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   let server: FakefaceServer;
   let url: string;
@@ -155,13 +255,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   const runsDir = join(work.dir, 'runs');
   const experimentsDir = join(work.dir, 'experiments-with-runs');
   const tmpDir = join(work.dir, 'uploads');
-  const json = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const needsDetection = (ctx: { skip: (note?: string) => never }) => {
-    if (detection.available) return;
-    const note = `detection module not available (${detection.reason}): skipping`;
-    console.warn(note);
-    ctx.skip(note);
-  };
+  const needsDetection = (ctx: { skip: (note?: string) => never }) => skipUnlessDetection(detection, ctx);
 
   beforeAll(async () => {
     mkdirSync(tmpDir);
@@ -180,6 +274,8 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
   it('lists the run with its state, last metrics and newest sample', async () => {
     const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
     expect(list.defaultRun).toBe('tiny');
+    const detector = builtInDetector();
+    expect(list.defaultDetector).toBe(detector ? `built-in: ${detector.name}` : 'discriminator of run tiny');
     expect(list.runs.map((r) => r.id)).toEqual(['tiny', 'exp1:model1']);
     expect(list.runs[1]).toMatchObject({ id: 'exp1:model1', experiment: 'exp1', latestSample: '/api/runs/exp1%3Amodel1/samples/step_000020.png' });
     expect(list.runs[0]).toMatchObject({ id: 'tiny', experiment: null, status: 'finished', iteration: 20, iterations: 20, preset: 'tiny', resolution: 32, hasCheckpoint: true, latestSample: '/api/runs/tiny/samples/step_000020.png' });
@@ -260,8 +356,21 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     expect(a.headers.get('content-disposition')).toBe('inline; filename="fakeface-tiny-seed-1-4.png"');
     expect((await grid({ run: 'tiny', count: 4, seed: 1 })).png).toEqual(a.png);
     expect((await grid({ run: 'tiny', count: 4, seed: 2 })).png).not.toEqual(a.png);
-    // No run named: the newest run with a checkpoint.
-    expect((await grid({ count: 4, seed: 1 })).png).toEqual(a.png);
+    // No run named: the built-in generator when this install has one, else the newest run with a checkpoint.
+    const unnamed = await grid({ count: 4, seed: 1 });
+    const builtIn = builtInGenerator();
+    if (builtIn) expect(unnamed.headers.get('x-fakeface-run')).toBe(`builtin:${builtIn.name}`);
+    else expect(unnamed.png).toEqual(a.png);
+    const restoreModels = withoutBuiltInModels();
+    try {
+      // (the SSE test's copy of tiny, "live", may be the newest: same checkpoint, same faces)
+      const { defaultRun } = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
+      const newest = await grid({ count: 4, seed: 1 });
+      expect(newest.headers.get('x-fakeface-run')).toBe(defaultRun);
+      expect(newest.png).toEqual(a.png);
+    } finally {
+      restoreModels();
+    }
     expect(await sharp((await grid({ run: 'tiny', count: 6, seed: 1, columns: 6 })).png).metadata()).toMatchObject({ width: 6 * 34 + 2, height: 36 });
   });
 
@@ -311,11 +420,22 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     for (const face of result.faces) expect(face.pFake).toBeGreaterThanOrEqual(0);
     expect(['real', 'fake', 'uncertain']).toContain(result.verdict);
     expect(result.confidence).toBeGreaterThanOrEqual(0.5);
-    // No --detector and no shipped one: the newest run's discriminator decided, and the answer says so.
+    // No --detector: the built-in detector decides before any run's discriminator, and the answer says which.
     const { defaultRun } = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
-    expect(result.detector.kind).toBe('discriminator');
-    expect(result.detector.source).toBe(join(runsDir, defaultRun!));
+    const builtIn = builtInDetector();
+    if (builtIn) expect(result.detector).toMatchObject({ kind: 'detector', source: `builtin:${builtIn.name}` });
+    else expect(result.detector).toMatchObject({ kind: 'discriminator', source: join(runsDir, defaultRun!) });
     expect(leftoverUploads(tmpDir)).toEqual([]);
+
+    // No built-in detector either: the newest run's discriminator.
+    const restoreModels = withoutBuiltInModels();
+    try {
+      expect(((await (await fetch(`${url}/api/runs`)).json()) as RunList).defaultDetector).toBe(`discriminator of run ${defaultRun}`);
+      const fallback = (await (await postFile(`${url}/api/detect`, readFileSync(photo!), 'a.jpg')).json()) as ImageDetection;
+      expect(fallback.detector).toMatchObject({ kind: 'discriminator', source: join(runsDir, defaultRun!) });
+    } finally {
+      restoreModels();
+    }
 
     const named = (await (await postFile(`${url}/api/detect?run=tiny`, readFileSync(photo!), 'a.jpg')).json()) as ImageDetection;
     expect(named.detector.source).toBe(join(runsDir, 'tiny'));

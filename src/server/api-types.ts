@@ -87,11 +87,39 @@ export interface ExperimentReport {
   url: string;
 }
 
+/** A model shipped with fakeface (models/ in the package), used when no run or detector is named. */
+export interface BuiltInModelInfo {
+  /** `builtin:<name>`: what POST /api/generate takes as `run`, and a detector's `source`. */
+  id: string;
+  name: string;
+  /** "built-in: <name>", for people. */
+  label: string;
+}
+
+export interface BuiltInGeneratorInfo extends BuiltInModelInfo {
+  /** From its card: the side of the faces it draws, and the training iteration it was exported at. */
+  resolution: number;
+  iteration: number;
+  architecture: string;
+}
+
+export type BuiltInDetectorInfo = BuiltInModelInfo;
+
 export interface RunList {
   runsDir: string;
   runs: RunSummary[];
-  /** Newest run that can generate faces (the default of the Generate page), or null. */
+  /** Newest run that can generate faces (what the Generate page selects first; with none, the built-in generator), or null. */
   defaultRun: string | null;
+  /** The shipped generator, which POST /api/generate uses when no run is named; null when this install has none. */
+  builtInGenerator: BuiltInGeneratorInfo | null;
+  /** The shipped detector, which POST /api/detect uses when neither the server's --detector nor a run is named; null when this install has none. */
+  builtInDetector: BuiltInDetectorInfo | null;
+  /**
+   * What POST /api/detect checks with when no run is named, in words: the server's
+   * --detector, else the built-in detector, else the newest run's discriminator;
+   * null when there is none (it answers 503).
+   */
+  defaultDetector: string | null;
   experiments: ExperimentReport[];
   /** Shown when there is no run yet. */
   trainCommand: string;
@@ -155,6 +183,7 @@ export interface JobEvents {
 export type DetectResponse = ImageDetection;
 
 export interface GenerateGridRequest {
+  /** A run id, or the built-in generator's id (`builtin:<name>`); default: the built-in generator, else the newest run with a checkpoint. */
   run?: string;
   count?: number;
   seed?: number;

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import type { DetectOptions } from '../detect/types.js';
 import { findFfmpeg } from '../video/index.js';
 import { ffmpegInput } from '../video/ffmpeg.js';
 import { UsageError } from '../errors.js';
+import type { BuiltInDetectorInfo } from './api-types.js';
+import { labelBuiltInDetector } from './builtin.js';
 import { HttpError } from './http-error.js';
 import type { JobOutcome } from './jobs.js';
 import { TRAIN_COMMAND } from './runs.js';
@@ -38,10 +41,11 @@ export type ClassifierChoice = Pick<DetectOptions, 'detector' | 'run'>;
 
 /**
  * Runs `work` with the classifier asked for. With none named (no ?run=, no
- * --detector) the detection module's own default is tried first (the shipped
- * detector, once there is one); when it has none, the discriminator of the
- * newest run with a checkpoint (the paper's detector) decides, and the result's
- * `detector` says so. With neither: 503 saying how to get one.
+ * --detector) the detection module's own default is tried first: the built-in
+ * detector (models/detector-utkface) when this install ships it; without it, the
+ * discriminator of the newest run with a checkpoint (the paper's detector)
+ * decides, and the result's `detector` says so. With neither: 503 saying how to
+ * get one.
  */
 export async function withClassifier<T>(choice: ClassifierChoice, fallbackRun: () => Promise<string | null>, work: (choice: ClassifierChoice) => Promise<T>): Promise<T> {
   if (choice.detector || choice.run) return work(choice);
@@ -52,9 +56,20 @@ export async function withClassifier<T>(choice: ClassifierChoice, fallbackRun: (
   }
   const run = await fallbackRun();
   if (!run) {
-    throw new HttpError(503, 'no detector to check with: this server has no --detector and no trained run', `start it with --detector DIR (from fakeface detector train), or train a GAN run first: ${TRAIN_COMMAND}`);
+    throw new HttpError(
+      503,
+      'no detector to check with: this server has no --detector, this install no built-in detector, and there is no trained run',
+      `start it with --detector DIR (from fakeface detector train), or train a GAN run first: ${TRAIN_COMMAND}`,
+    );
   }
   return work({ run });
+}
+
+/** What withClassifier checks with when no run is named, in words (RunList.defaultDetector); null: nothing (503). */
+export function defaultDetectorName(detectorOption: string | undefined, builtIn: BuiltInDetectorInfo | null, newestRun: string | null): string | null {
+  if (detectorOption) return `detector ${basename(detectorOption)}`;
+  if (builtIn) return builtIn.label;
+  return newestRun === null ? null : `discriminator of run ${newestRun}`;
 }
 
 /** Most key-frame thumbnails a video job keeps. */
@@ -71,6 +86,7 @@ export async function analyseVideo(
 ): Promise<JobOutcome> {
   const result = await detect.detectVideo(file, { ...opts, onProgress });
   result.file = displayName;
+  result.detector = labelBuiltInDetector(result.detector);
   const thumbnails: JobOutcome['thumbnails'] = [];
   for (const index of result.keyFrames.slice(0, MAX_THUMBNAILS)) {
     const frame = result.frames[index];

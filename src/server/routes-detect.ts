@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { JobAccepted, JobEvents } from './api-types.js';
+import { labelBuiltInDetector } from './builtin.js';
 import type { ServerContext } from './context.js';
 import { analyseVideo, loadDetection, withClassifier, type ClassifierChoice } from './detection.js';
 import { HttpError } from './http-error.js';
@@ -49,6 +50,7 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
       try {
         const result = await ctx.requests.add(() => withClassifier(choice, fallbackRun, (c) => detect.detectImage(upload.path, { ...c, wholeImage })));
         result.file = upload.filename;
+        result.detector = labelBuiltInDetector(result.detector);
         return result;
       } finally {
         await upload.remove();

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { builtInGenerator } from '../models/builtin.js';
 import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-types.js';
+import { builtInGeneratorDir, builtInId } from './builtin.js';
 import type { ServerContext } from './context.js';
 import { checkInteger, checkSeed, generateGrid, generateInterpolation, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS } from './generate.js';
 import { HttpError } from './http-error.js';
-import { defaultRun, listRuns, resolveRun, TRAIN_COMMAND } from './runs.js';
+import { checkRunId, defaultRun, listRuns, resolveRun, TRAIN_COMMAND } from './runs.js';
 
 type GenerateBody = GenerateGridRequest & Partial<GenerateInterpolationRequest>;
 
@@ -12,9 +14,24 @@ const fileSafe = (id: string) => id.replace(/:/g, '-');
 
 const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps']);
 
-export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { runsDir } = ctx.options;
+/**
+ * The generator a request names: a run, or the built-in one by its id. None named:
+ * the built-in generator (as `fakeface generate` without --run), else the newest
+ * run with a checkpoint; 404 when there is neither.
+ */
+async function chooseGenerator(ctx: ServerContext, run: unknown): Promise<{ id: string; dir: string }> {
+  if (run === undefined) {
+    const builtIn = builtInGenerator();
+    if (builtIn) return { id: builtInId(builtIn.name), dir: builtIn.dir };
+    const newest = defaultRun(await listRuns(ctx.options));
+    if (newest === null) throw new HttpError(404, `no run with a checkpoint in ${ctx.options.runsDir}, and no built-in generator`, `train one first: ${TRAIN_COMMAND}`);
+    run = newest;
+  }
+  const id = checkRunId(run);
+  return { id, dir: builtInGeneratorDir(id) ?? resolveRun(ctx.options, id).dir };
+}
 
+export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   /** A PNG: a grid of faces from a seed, or the interpolation strip between two seeds' faces. */
   app.post<{ Body: unknown }>('/api/generate', async (request, reply) => {
     const body = request.body;
@@ -26,12 +43,7 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
     const request_ = body as GenerateBody;
     const interpolate = request_.seedA !== undefined || request_.seedB !== undefined || request_.steps !== undefined;
 
-    let runId = request_.run;
-    if (runId === undefined) {
-      runId = defaultRun(await listRuns(ctx.options)) ?? undefined;
-      if (runId === undefined) throw new HttpError(404, `no run with a checkpoint in ${runsDir}`, `train one first: ${TRAIN_COMMAND}`);
-    }
-    const runDir = resolveRun(ctx.options, runId).dir;
+    const { id: runId, dir: runDir } = await chooseGenerator(ctx, request_.run);
 
     let result;
     let name: string;

@@ -3,7 +3,9 @@ import { join, relative, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { runPaths } from '../train/run-folder.js';
 import type { RunEvents, RunList } from './api-types.js';
+import { builtInDetectorInfo, builtInGeneratorInfo } from './builtin.js';
 import type { ServerContext } from './context.js';
+import { defaultDetectorName } from './detection.js';
 import { HttpError } from './http-error.js';
 import { RUN_ID_PATTERN } from './options.js';
 import { defaultRun, listExperiments, listRuns, listSamples, resolveRun, runDetail, TRAIN_COMMAND } from './runs.js';
@@ -19,7 +21,17 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.get('/api/runs', async (): Promise<RunList> => {
     const runs = await listRuns(roots);
-    return { runsDir, runs, defaultRun: defaultRun(runs), experiments: await listExperiments(experimentsDir), trainCommand: TRAIN_COMMAND };
+    const builtInDetector = builtInDetectorInfo();
+    return {
+      runsDir,
+      runs,
+      defaultRun: defaultRun(runs),
+      builtInGenerator: await builtInGeneratorInfo(ctx.log),
+      builtInDetector,
+      defaultDetector: defaultDetectorName(ctx.options.detector, builtInDetector, defaultRun(runs)),
+      experiments: await listExperiments(experimentsDir),
+      trainCommand: TRAIN_COMMAND,
+    };
   });
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (request) => runDetail(resolveRun(roots, request.params.id)));

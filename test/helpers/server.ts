@@ -5,8 +5,10 @@
  * time in temporary folders, never in the repository.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BUILT_IN_MODELS_DIR, builtInDetector, builtInGenerator } from '../../src/models/builtin.js';
 import { train } from '../../src/train/train.js';
 import { onPath } from '../../src/video/ffmpeg.js';
 
@@ -113,4 +115,36 @@ export async function detectionModule(): Promise<{ available: boolean; reason: s
   const { loadDetection } = await import('../../src/server/detection.js');
   const { module, reason } = await loadDetection();
   return { available: module !== null, reason: reason ?? '' };
+}
+
+/**
+ * The built-in models this install ships (models/, or $FAKEFACE_MODELS_DIR), as
+ * the test process starts; null when either is missing, and tests of the
+ * built-in path skip with BUILT_IN_MISSING.
+ */
+export const BUILT_IN = (() => {
+  const generator = builtInGenerator();
+  const detector = builtInDetector();
+  return generator && detector ? { generator, detector } : null;
+})();
+
+export const BUILT_IN_MISSING =
+  `no built-in models in ${process.env['FAKEFACE_MODELS_DIR'] ?? BUILT_IN_MODELS_DIR} (models/dcgan64-utkface and models/detector-utkface): ` +
+  'skipping the tests of the built-in models (set FAKEFACE_MODELS_DIR to a folder that has them)';
+
+/**
+ * Makes this process an install without built-in models: points
+ * FAKEFACE_MODELS_DIR at a fresh empty folder until the returned function
+ * restores it. The server reads it on every request, so a server started in
+ * this process follows.
+ */
+export function withoutBuiltInModels(): () => void {
+  const before = process.env['FAKEFACE_MODELS_DIR'];
+  const empty = mkdtempSync(join(tmpdir(), 'fakeface-no-models-'));
+  process.env['FAKEFACE_MODELS_DIR'] = empty;
+  return () => {
+    rmSync(empty, { recursive: true, force: true });
+    if (before === undefined) delete process.env['FAKEFACE_MODELS_DIR'];
+    else process.env['FAKEFACE_MODELS_DIR'] = before;
+  };
 }
