@@ -1,7 +1,7 @@
 /**
  * The web app end to end in a real headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core; no browser download): check a real face photo and
- * an mp4, generate faces, follow a run. Screenshots of every page go to
+ * an mp4, generate faces, follow a run; with no run, the built-in models. Screenshots of every page go to
  * test-output/e2e/ (git-ignored), with the measured upload-to-verdict times.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,9 +10,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtInDetector } from '../src/models/builtin.js';
+import { readModelPackCard } from '../src/models/pack.js';
 import { createServer, type FakefaceServer } from '../src/server/index.js';
 import { REPO_ROOT, UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
-import { detectionModule, facePhotos, FFMPEG, makeFaceVideo, trainTinyRun } from './helpers/server.js';
+import { BUILT_IN, BUILT_IN_MISSING, detectionModule, facePhotos, FFMPEG, makeFaceVideo, trainTinyRun, withoutBuiltInModels } from './helpers/server.js';
 
 const CHROMIUM = process.env['FAKEFACE_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-output', 'e2e');
@@ -24,6 +26,7 @@ const missing = !existsSync(CHROMIUM)
       ? 'ffmpeg not on PATH: skipping the browser tests (sudo apt-get install ffmpeg)'
       : null;
 if (missing) console.warn(missing);
+else if (!BUILT_IN) console.warn(BUILT_IN_MISSING);
 
 /** Flags the machine notes ask for: no sandbox as root, and no background traffic to Google's hosts. */
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -91,7 +94,11 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     timings['image (200x200 JPEG)'] = Date.now() - started;
     expect(['Likely real', 'Likely fake', 'Uncertain']).toContain(await verdict.textContent());
     expect(await page.locator('.confidence').textContent()).toMatch(/Confidence \d+%/);
-    expect(await page.locator('[data-testid=detector]').textContent()).toMatch(/^Decided by discriminator of tiny/);
+    // No detector chosen: the built-in one when this install has it, else the newest run's discriminator.
+    const decidedBy = await page.locator('[data-testid=detector]').textContent();
+    const builtIn = builtInDetector();
+    if (builtIn) expect(decidedBy).toMatch(new RegExp(`^Decided by detector ${builtIn.name}.* — the built-in detector that ships with fakeface;`));
+    else expect(decidedBy).toMatch(/^Decided by discriminator of tiny/);
     expect(await page.locator('[data-testid=faces] tbody tr').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('.overlay rect').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('.overlay text').first().textContent()).toMatch(/^1 · \d+% fake$/);
@@ -204,13 +211,63 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     }
   });
 
-  it('says how to train a run when there is none', async () => {
+  it('with no run and no built-in models: says how to train a run', async () => {
+    const restoreModels = withoutBuiltInModels();
+    try {
+      await page.goto(`${empty.url}/#/runs`);
+      const notice = page.locator('[data-testid=no-runs]');
+      await notice.waitFor();
+      expect(await notice.locator('code').textContent()).toBe('fakeface train --data DIR --preset tiny --out runs/tiny');
+      expect(await notice.locator('[data-testid=builtin-models]').count()).toBe(0);
+      await shot('runs-empty-no-models');
+      await page.goto(`${empty.url}/#/generate`);
+      await page.locator('[data-testid=no-runs]').waitFor();
+      expect(await page.locator('form').count()).toBe(0);
+    } finally {
+      restoreModels();
+    }
+  });
+
+  it.skipIf(!BUILT_IN)('with no run: the Runs page says the built-in models are in use, and Generate makes a grid with the built-in generator', async () => {
+    const { generator, detector } = BUILT_IN!;
+    const card = await readModelPackCard(generator.dir);
+    const side = card.config.resolution;
     await page.goto(`${empty.url}/#/runs`);
     const notice = page.locator('[data-testid=no-runs]');
     await notice.waitFor();
     expect(await notice.locator('code').textContent()).toBe('fakeface train --data DIR --preset tiny --out runs/tiny');
+    expect(await notice.locator('[data-testid=builtin-models]').textContent()).toBe(
+      `Meanwhile the built-in models that ship with fakeface are in use: the generator ${generator.name} (${side} px, iteration ${card.iteration}) on the Generate page, and the detector ${detector.name} on the Check page.`,
+    );
     await shot('runs-empty');
+
     await page.goto(`${empty.url}/#/generate`);
-    await page.locator('[data-testid=no-runs]').waitFor();
+    const select = page.locator('select[name=run]').first();
+    await select.waitFor();
+    expect(await select.inputValue()).toBe(`builtin:${generator.name}`);
+    expect(await select.locator('option:checked').textContent()).toBe(`built-in: ${generator.name} (${side} px, iteration ${card.iteration})`);
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const grid = page.locator('[data-testid=grid-output] img');
+    await grid.waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=grid-output] img')?.naturalWidth ?? 0) > 0);
+    const cell = side + 2;
+    expect(await grid.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([4 * cell + 2, 4 * cell + 2]); // 4x4 faces, 2 px padding
+    expect(await page.locator('[data-testid=grid-output] figcaption').textContent()).toBe(`The built-in generator ${generator.name}, checkpoint at iteration ${card.iteration}, seed 1.`);
+    expect(await page.locator('[data-testid=grid-output] a[download]').getAttribute('download')).toBe(`fakeface-builtin-${generator.name}-seed-1-16.png`);
+    await shot('generate-builtin');
+  });
+
+  it.skipIf(!BUILT_IN)('with no run: Check gives a verdict on a real face photo with the built-in detector', async (ctx) => {
+    needsDetection(ctx);
+    const { detector } = BUILT_IN!;
+    await page.goto(`${empty.url}/#/check`);
+    await page.waitForFunction((label) => document.querySelector<HTMLSelectElement>('select[name=detector]')?.options[0]?.textContent === label, `Default (built-in: ${detector.name})`);
+    await page.locator('[data-testid=file-input]').setInputFiles(photo);
+    const verdict = page.locator('[data-testid=verdict]');
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(['Likely real', 'Likely fake', 'Uncertain']).toContain(await verdict.textContent());
+    expect(await page.locator('[data-testid=faces] tbody tr').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('[data-testid=detector]').textContent()).toMatch(new RegExp(`^Decided by detector ${detector.name}.* — the built-in detector that ships with fakeface; a face counts as fake at p\\(fake\\) ≥ \\d\\.\\d\\d\\.$`));
+    await shot('check-builtin');
   });
 });

@@ -56,6 +56,8 @@ export function renderCheck(root: HTMLElement): () => void {
     .catch(() => undefined);
   getJson<RunList>('/api/runs')
     .then((list) => {
+      // Say what "Default" means on this server: its --detector, the built-in detector, or the newest run's discriminator.
+      if (list.defaultDetector) detectorSelect.options[0]!.textContent = `Default (${list.defaultDetector})`;
       for (const run of list.runs.filter((r) => r.hasCheckpoint)) {
         detectorSelect.append(h('option', { value: run.id }, `Run ${run.id}'s discriminator (the paper's detector)`));
       }
@@ -297,9 +299,15 @@ function verdictCard(verdict: Verdict, confidence: number | null, detector: Dete
     confidence === null
       ? null
       : h('p', { class: 'confidence' }, h('meter', { min: 0.5, max: 1, value: confidence, 'aria-label': 'confidence' }), ` Confidence ${percent(confidence)}`),
-    h('p', { class: 'decided-by', 'data-testid': 'detector' }, 'Decided by ', h('strong', {}, detector.name), ` — ${detector.kind === 'discriminator' ? "a GAN run's discriminator" : 'a trained detector'}; a face counts as fake at p(fake) ≥ ${detector.threshold.toFixed(2)}.`),
+    h('p', { class: 'decided-by', 'data-testid': 'detector' }, 'Decided by ', h('strong', {}, detector.name), ` — ${detectorKind(detector)}; a face counts as fake at p(fake) ≥ ${detector.threshold.toFixed(2)}.`),
     h('p', { class: 'hint' }, `Answered in ${(elapsedMs / 1000).toFixed(2)} s (analysis ${(serverMs / 1000).toFixed(2)} s).`),
   );
+}
+
+/** What kind of classifier decided, in words: the built-in detector's source is `builtin:<name>`. */
+function detectorKind(detector: DetectorInfo): string {
+  if (detector.kind === 'discriminator') return "a GAN run's discriminator";
+  return detector.source.startsWith('builtin:') ? 'the built-in detector that ships with fakeface' : 'a trained detector';
 }
 
 function facesTable(faces: FaceResult[]): HTMLElement {

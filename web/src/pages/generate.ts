@@ -1,37 +1,63 @@
-import { getJson, postForImage, RequestError, type RunList, type RunSummary } from '../api.js';
+import { getJson, postForImage, RequestError, type RunList } from '../api.js';
 import { clear, h, uid } from '../dom.js';
 import { noRunsNotice } from './runs.js';
 
 const MAX_SEED = 4294967295;
+
+/** An entry of the generator list: `value` is what POST /api/generate takes as `run`; `name` is for captions. */
+interface GeneratorChoice {
+  value: string;
+  label: string;
+  name: string;
+}
+
+/** The runs that can generate (newest first), then the built-in generator. */
+function generatorChoices(list: RunList): GeneratorChoice[] {
+  const choices: GeneratorChoice[] = list.runs
+    .filter((r) => r.hasCheckpoint)
+    .map((r) => ({ value: r.id, label: `${r.id} (${r.resolution ?? '?'} px, iteration ${r.iteration})`, name: `run ${r.id}` }));
+  const builtIn = list.builtInGenerator;
+  if (builtIn) choices.push({ value: builtIn.id, label: `${builtIn.label} (${builtIn.resolution} px, iteration ${builtIn.iteration})`, name: `the built-in generator ${builtIn.name}` });
+  return choices;
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 const randomSeed = () => Math.floor(Math.random() * 1_000_000);
 
 /** The Generate page: a grid of faces from a seed, and the interpolation strip between two seeds. */
 export function renderGenerate(root: HTMLElement): () => void {
   const urls: string[] = [];
   const heading = h('h1', {}, 'Generate faces');
-  root.append(heading, h('p', { class: 'lead' }, 'Faces from a trained generator. The same run, checkpoint and seed always give the same faces.'));
+  root.append(heading, h('p', { class: 'lead' }, 'Faces from a trained generator: one of your runs, or the built-in one that ships with fakeface. The same generator, checkpoint and seed always give the same faces.'));
   const body = h('div', { class: 'stack' }, h('p', { class: 'hint' }, 'Loading runs…'));
   root.append(body);
 
   getJson<RunList>('/api/runs')
     .then((list) => {
       clear(body);
-      const runs = list.runs.filter((r) => r.hasCheckpoint);
-      if (runs.length === 0) {
+      const choices = generatorChoices(list);
+      if (choices.length === 0) {
         body.append(noRunsNotice(list));
         return;
       }
-      body.append(gridForm(runs, list.defaultRun ?? runs[0]!.id), stripForm(runs, list.defaultRun ?? runs[0]!.id));
+      // Your newest run first; with none, the built-in generator.
+      const selected = list.defaultRun ?? choices[0]!.value;
+      if (!list.runs.some((r) => r.hasCheckpoint) && list.builtInGenerator) {
+        body.append(h('p', { class: 'hint', 'data-testid': 'builtin-note' }, `No trained run yet, so the built-in generator ${list.builtInGenerator.name} draws the faces. Train your own with `, h('code', {}, list.trainCommand), '.'));
+      }
+      body.append(gridForm(choices, selected), stripForm(choices, selected));
     })
     .catch((error: RequestError) => {
       clear(body);
       body.append(h('div', { class: 'card error', role: 'alert' }, `Could not list the runs: ${error.message}`));
     });
 
-  function runSelect(runs: RunSummary[], selected: string): { field: HTMLElement; select: HTMLSelectElement } {
+  function runSelect(choices: GeneratorChoice[], selected: string): { field: HTMLElement; select: HTMLSelectElement; name(): string } {
     const id = uid('run');
-    const select = h('select', { id, name: 'run' }, ...runs.map((r) => h('option', { value: r.id, selected: r.id === selected }, `${r.id} (${r.resolution ?? '?'} px, iteration ${r.iteration})`)));
-    return { field: h('div', { class: 'field' }, h('label', { for: id }, 'Run'), select), select };
+    const select = h('select', { id, name: 'run' }, ...choices.map((c) => h('option', { value: c.value, selected: c.value === selected }, c.label)));
+    const name = () => choices.find((c) => c.value === select.value)?.name ?? select.value;
+    // A row of its own: "built-in: dcgan64-utkface (64 px, iteration 30000)" does not fit a grid cell.
+    return { field: h('div', { class: 'field full generator-field' }, h('label', { for: id }, 'Generator'), select), select, name };
   }
 
   function numberField(label: string, name: string, value: number, min: number, max: number, extra?: HTMLElement): { field: HTMLElement; input: HTMLInputElement } {
@@ -72,8 +98,8 @@ export function renderGenerate(root: HTMLElement): () => void {
     };
   }
 
-  function gridForm(runs: RunSummary[], selected: string): HTMLElement {
-    const run = runSelect(runs, selected);
+  function gridForm(choices: GeneratorChoice[], selected: string): HTMLElement {
+    const run = runSelect(choices, selected);
     const seed = seedField('Seed', 'seed', 1);
     const countId = uid('count');
     const count = h('select', { id: countId, name: 'count' }, ...[1, 4, 9, 16, 25, 36, 49, 64].map((n) => h('option', { value: n, selected: n === 16 }, `${n} faces`)));
@@ -84,11 +110,12 @@ export function renderGenerate(root: HTMLElement): () => void {
       event.preventDefault();
       if (!form.reportValidity()) return;
       const body = { run: run.select.value, seed: Number(seed.input.value), count: Number(count.value) };
+      const generator = run.name();
       out.busy();
       submit.disabled = true;
       postForImage('/api/generate', body)
         .then(({ blob, headers }) =>
-          out.show(blob, headers, `${body.count} generated faces from run ${body.run}, seed ${body.seed}`, `Run ${body.run}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}.`),
+          out.show(blob, headers, `${body.count} generated faces from ${generator}, seed ${body.seed}`, `${capitalize(generator)}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}.`),
         )
         .catch((e: RequestError) => out.error(e))
         .finally(() => (submit.disabled = false));
@@ -96,8 +123,8 @@ export function renderGenerate(root: HTMLElement): () => void {
     return h('div', { class: 'stack' }, form, out.el);
   }
 
-  function stripForm(runs: RunSummary[], selected: string): HTMLElement {
-    const run = runSelect(runs, selected);
+  function stripForm(choices: GeneratorChoice[], selected: string): HTMLElement {
+    const run = runSelect(choices, selected);
     const seedA = seedField('From seed', 'seedA', 1);
     const seedB = seedField('To seed', 'seedB', 2);
     const steps = numberField('Steps', 'steps', 8, 2, 16);
@@ -118,11 +145,12 @@ export function renderGenerate(root: HTMLElement): () => void {
       event.preventDefault();
       if (!form.reportValidity()) return;
       const body = { run: run.select.value, seedA: Number(seedA.input.value), seedB: Number(seedB.input.value), steps: Number(steps.input.value) };
+      const generator = run.name();
       out.busy();
       submit.disabled = true;
       postForImage('/api/generate', body)
         .then(({ blob, headers }) =>
-          out.show(blob, headers, `${body.steps} faces morphing from seed ${body.seedA} to seed ${body.seedB}`, `Run ${body.run}, iteration ${headers.get('x-fakeface-iteration') ?? '?'}: seed ${body.seedA} → seed ${body.seedB} in ${body.steps} steps.`),
+          out.show(blob, headers, `${body.steps} faces morphing from seed ${body.seedA} to seed ${body.seedB}`, `${capitalize(generator)}, iteration ${headers.get('x-fakeface-iteration') ?? '?'}: seed ${body.seedA} → seed ${body.seedB} in ${body.steps} steps.`),
         )
         .catch((e: RequestError) => out.error(e))
         .finally(() => (submit.disabled = false));

@@ -20,15 +20,21 @@ function statusBadge(run: RunSummary): HTMLElement {
   return h('span', { class: `badge status-${stale ? 'stale' : run.status}`, 'data-testid': 'run-status' }, text);
 }
 
-/** What to show when there is no run yet: the one command that makes one. */
+/** What to show when there is no run yet: the one command that makes one, and the built-in models in use meanwhile. */
 export function noRunsNotice(list: RunList): HTMLElement {
+  const { builtInGenerator: generator, builtInDetector: detector } = list;
+  const builtIn = [
+    generator && `the generator ${generator.name} (${generator.resolution} px, iteration ${generator.iteration}) on the Generate page`,
+    detector && `the detector ${detector.name} on the Check page`,
+  ].filter((text): text is string => Boolean(text));
   return h(
     'section',
     { class: 'card notice', 'data-testid': 'no-runs' },
     h('h2', {}, 'No trained run yet'),
+    builtIn.length ? h('p', { 'data-testid': 'builtin-models' }, `Meanwhile the built-in models that ship with fakeface are in use: ${builtIn.join(', and ')}.`) : null,
     h('p', {}, `There is no training run in ${list.runsDir}. Train a small one (a minute or two on a laptop) with:`),
     h('pre', {}, h('code', {}, list.trainCommand)),
-    h('p', { class: 'hint' }, 'DIR is a folder of face photos (JPEG, PNG, WebP). Then reload this page. Checking photos works without a run.'),
+    h('p', { class: 'hint' }, 'DIR is a folder of face photos (JPEG, PNG, WebP). Then reload this page.'),
   );
 }
 
