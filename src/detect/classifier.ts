@@ -57,10 +57,11 @@ export async function loadDetectorClassifier(dir: string): Promise<FaceClassifie
   const card = await readDetectorCard(dir);
   const model = await loadLayersModel(dir);
   const auc = card.heldOut.auc;
+  const builtIn = builtInDetector();
   return {
     info: {
       kind: 'detector',
-      source: dir,
+      source: builtIn && resolve(builtIn.dir) === resolve(dir) ? `builtin:${builtIn.name}` : dir,
       name: `detector ${card.name}${auc === null ? '' : ` (held-out AUC ${auc.toFixed(3)})`}`,
       threshold: card.calibration.threshold,
       inputSize: card.inputSize,
