@@ -29,7 +29,7 @@ describe('fakeface CLI', () => {
   it('has --help on every command', async () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['train', 'generate', 'detect', 'runs']) {
+    for (const command of ['train', 'generate', 'detect', 'runs', 'export']) {
       expect(top.stdout).toContain(command);
       const help = await runCli([command, '--help']);
       expect(help.code).toBe(0);
@@ -96,6 +96,35 @@ describe('fakeface CLI', () => {
     const folder = join(work, 'separate');
     expect((await runCli(['generate', '--run', run(), '-n', '3', '--separate', '--out', folder])).code).toBe(0);
     expect(existsSync(join(folder, 'face_0002.png'))).toBe(true);
+  }, 600_000);
+
+  it('exports the run as a float16 generator folder that generate reads, with the training command on its card', async () => {
+    const pack = join(work, 'exported');
+    const quality = join(work, 'quality.json');
+    await writeFile(quality, JSON.stringify({ fid: 1.5, kid: 0.01 }));
+    const exported = await runCli(['export', run(), '--out', pack, '--quality', quality]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toMatch(/wrote generator .*float16 weights/);
+    const card = JSON.parse(await readFile(join(pack, 'fakeface-model.json'), 'utf8'));
+    expect(card).toMatchObject({ format: 'fakeface-model/1', kind: 'generator', iteration: 60, weights: { dtype: 'float16' }, quality: { fid: 1.5 } });
+    expect(card.source.commandLines[0]).toMatch(/fakeface train --data .* --preset tiny/);
+    expect(card.source.commandLines.at(-1)).toMatch(/fakeface export/);
+    // The same noise through the float16 copy: the same grid to within float16 rounding.
+    const [a, b] = [join(work, 'from-run.png'), join(work, 'from-pack.png')];
+    expect((await runCli(['generate', '--run', run(), '-n', '4', '--out', a])).code).toBe(0);
+    expect((await runCli(['generate', '--run', pack, '-n', '4', '--out', b])).code).toBe(0);
+    const [pa, pb] = [await sharp(a).raw().toBuffer(), await sharp(b).raw().toBuffer()];
+    expect(pa.length).toBe(pb.length);
+    let maxDiff = 0;
+    for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
+    expect(maxDiff).toBeLessThanOrEqual(8);
+    // An exported generator has no discriminator; bad options are one-line errors.
+    expectOneLineError(await runCli(['detect', '--run', pack, join(UTKFACE_DIR!, '100_1_0_20170110183726390.jpg.chip.jpg')]), /exported generator: it has no discriminator/);
+    expectOneLineError(await runCli(['export', run(), '--out', join(work, 'x'), '--dtype', 'int4']), /--dtype must be one of float32, float16, uint8/);
+    expectOneLineError(await runCli(['export', join(work, 'nope'), '--out', join(work, 'x')]), /not found: .*nope/);
+    await writeFile(quality, 'not json');
+    expectOneLineError(await runCli(['export', run(), '--out', join(work, 'x'), '--quality', quality]), /--quality .*not readable JSON/);
+    expect(existsSync(join(work, 'x'))).toBe(false);
   }, 600_000);
 
   it("scores the faces in images with the run's discriminator, naming unreadable files", async () => {

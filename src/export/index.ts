@@ -22,6 +22,8 @@ export interface ExportOptions {
   name: string;
   /** The command line that made this export, recorded on the card. */
   commandLine: string;
+  /** Generators: measured quality (the JSON of `fakeface eval --json`) for the card. */
+  quality?: Record<string, unknown>;
 }
 
 export interface ExportResult {
@@ -32,7 +34,7 @@ export interface ExportResult {
 }
 
 export async function exportModel(options: ExportOptions): Promise<ExportResult> {
-  const { source, out, dtype, name, commandLine } = options;
+  const { source, out, dtype, name, commandLine, quality } = options;
   if (!existsSync(source)) throw new UsageError(`not found: ${source}`, 'export a run folder (fakeface train --out) or a detector folder (fakeface detector train --out)');
   if (existsSync(join(source, 'detector.json'))) {
     const card = await readDetectorCard(source);
@@ -50,7 +52,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const card = await saveModelPack(
       out,
       model,
-      { name, createdAt: new Date().toISOString(), config, iteration, source: { run: earlier.run, commandLines: [...earlier.commandLines, commandLine] } },
+      { name, createdAt: new Date().toISOString(), config, iteration, source: { run: earlier.run, commandLines: [...earlier.commandLines, commandLine] }, ...(quality ? { quality } : {}) },
       dtype,
     );
     return { kind: 'generator', bytes: card.weights.bytes, params: card.weights.params };
