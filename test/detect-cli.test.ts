@@ -97,12 +97,15 @@ describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
   }, 900_000);
 
   it('reports bad usage and bad inputs in one line', async () => {
-    expectOneLineError(await runCli(['detect', photo()]), /choose a classifier: --detector DIR or --run RUN/);
+    // Without built-in models (an install that ships none), a classifier must be named.
+    const noModels = { FAKEFACE_MODELS_DIR: join(work, 'no-models') };
+    expectOneLineError(await runCli(['detect', photo()], noModels), /choose a classifier: --detector DIR or --run RUN/);
     const notes = join(work, 'notes.jpg');
     writeFileSync(notes, 'just text\n');
     expectOneLineError(await runCli(['detect', notes, '--detector', detector]), /notes.jpg: not an image or a video \(it holds text\)/);
     expectOneLineError(await runCli(['detector', 'train', '--real', realDir, '--out', join(work, 'd2')]), /no fakes to train against/);
-    expectOneLineError(await runCli(['detector', 'eval', '--real', realDir, '--fake', fakeDir]), /exactly one of --detector DIR or --run RUN/);
+    expectOneLineError(await runCli(['detector', 'eval', '--real', realDir, '--fake', fakeDir], noModels), /choose a classifier: --detector DIR or --run RUN/);
+    expectOneLineError(await runCli(['detector', 'eval', '--detector', detector, '--run', detector, '--real', realDir, '--fake', fakeDir]), /not both/);
     const help = await runCli(['detector', '--help']);
     expect(help.stdout).toMatch(/train[\s\S]*eval/);
   }, 900_000);

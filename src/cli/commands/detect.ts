@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
 import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
 import { FakefaceError, UsageError } from '../../errors.js';
-import { BUILT_IN_DETECTOR_NAME, builtInDetector } from '../../models/builtin.js';
+import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
+import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info, reportError } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
@@ -62,12 +63,7 @@ export function registerDetect(program: Command): void {
   command.action(
     action(async (files: string[], opts: Record<string, unknown>) => {
       if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
-      if (!opts.detector && !opts.run) {
-        const builtIn = builtInDetector();
-        if (!builtIn) throw new UsageError('choose a classifier: --detector DIR or --run RUN', 'train a detector with `fakeface detector train --real DIR --fake-run RUN --out DIR`');
-        info(`fakeface: using the built-in detector ${builtIn.name} (choose another with --detector or --run)`);
-        opts.detector = builtIn.dir;
-      }
+      if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
       if (opts.fps !== undefined && opts.frames !== undefined) throw new UsageError('give --fps or --frames, not both');
       const engine = engineOptions(opts);
       const detectOptions: DetectOptions = {

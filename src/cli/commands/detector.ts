@@ -5,6 +5,7 @@ import { evaluateClassifier } from '../../detect/evaluate.js';
 import type { ClassificationReport } from '../../detect/metrics.js';
 import { trainDetector } from '../../detect/train-detector.js';
 import { UsageError } from '../../errors.js';
+import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
@@ -113,7 +114,7 @@ function registerEval(parent: Command): void {
   const command = parent
     .command('eval')
     .description("measure a detector (or a GAN run's discriminator) on folders of real and fake face images")
-    .option('--detector <dir>', 'detector folder')
+    .option('--detector <dir>', 'detector folder (default: the built-in detector-utkface)')
     .option('--run <dir>', "or: a GAN run whose discriminator is evaluated (the paper's detector)")
     .requiredOption('--real <dir>', 'folder of real face images')
     .requiredOption('--fake <dir>', 'folder of fake face images')
@@ -125,7 +126,8 @@ function registerEval(parent: Command): void {
   command.addHelpText('after', '\nExamples:\n  fakeface detector eval --detector detectors/d1 --real faces/real --fake faces/fake --roc roc.svg\n  fakeface detector eval --run runs/dcgan64 --real faces/real --fake faces/fake\n');
   command.action(
     action(async (opts: Record<string, unknown>) => {
-      if (!opts.detector === !opts.run) throw new UsageError('give exactly one of --detector DIR or --run RUN');
+      if (opts.detector && opts.run) throw new UsageError('give --detector DIR or --run RUN, not both');
+      if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
       const engine = engineOptions(opts);
       let bar: ProgressBar | undefined;
       const evaluation = await evaluateClassifier({

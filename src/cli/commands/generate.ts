@@ -6,7 +6,8 @@ import { initEngine } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { generateFromRun } from '../../generate/index.js';
 import { renderGridPng } from '../../train/samples.js';
-import { BUILT_IN_GENERATOR_NAME, builtInGenerator } from '../../models/builtin.js';
+import { BUILT_IN_GENERATOR_NAME } from '../../models/builtin.js';
+import { builtInGeneratorOrExplain } from '../builtin-choice.js';
 import { action, info } from '../output.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
 
@@ -14,14 +15,6 @@ function positiveInt(value: unknown, flag: string, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, not "${String(value)}"`);
   return n;
-}
-
-/** The shipped generator's folder, announced once; a UsageError when this install has none. */
-export function builtInGeneratorOrExplain(): string {
-  const builtIn = builtInGenerator();
-  if (!builtIn) throw new UsageError('no --run given and no built-in generator in this install', 'train one: fakeface train --data DIR --preset dcgan64 --out runs/dcgan64');
-  info(`fakeface: using the built-in generator ${builtIn.name} (choose another with --run)`);
-  return builtIn.dir;
 }
 
 export function registerGenerate(program: Command): void {
