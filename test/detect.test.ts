@@ -192,7 +192,15 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     await expect(detect(empty, { detector: detectorDir })).rejects.toThrow(/empty.png: file is empty \(0 bytes\)/);
     await expect(detect(join(work, 'missing.jpg'), { detector: detectorDir })).rejects.toThrow(/missing.jpg: file not found/);
     await expect(detect(cut, { detector: detectorDir })).rejects.toThrow(ImageDecodeError);
-    await expect(detect(photos(1)[0]!, {})).rejects.toThrow(/no classifier chosen/);
+    // No classifier named: the built-in detector; an install without built-in models needs one named.
+    const saved = process.env.FAKEFACE_MODELS_DIR;
+    process.env.FAKEFACE_MODELS_DIR = join(work, 'no-models');
+    try {
+      await expect(detect(photos(1)[0]!, {})).rejects.toThrow(/no classifier chosen/);
+    } finally {
+      if (saved === undefined) delete process.env.FAKEFACE_MODELS_DIR;
+      else process.env.FAKEFACE_MODELS_DIR = saved;
+    }
     await expect(detect(photos(1)[0]!, { detector: join(work, 'nope') })).rejects.toThrow(/detector folder not found/);
   }, 600_000);
 
