@@ -118,7 +118,8 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(await page.evaluate(() => [document.activeElement?.id, location.hash])).toEqual(['main', '#/check']);
     await page.keyboard.press('Tab');
     expect(await zone.evaluate((el) => el === document.activeElement)).toBe(true);
-    const chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+    // Generous: under a loaded CI machine the chooser has come after more than 5 s.
+    const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
     await page.keyboard.press('Enter');
     await chooser;
     // Drag and drop.
