@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, runCli, startCli } from './helpers/cli.js';
+import { collect, expectOneLineError, runCli, startCli } from './helpers/cli.js';
 import { UTKFACE_DIR } from './helpers/data.js';
 
 let work: string;
@@ -14,16 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-/** One clear line on stderr (plus an optional hint line), no stack trace, exit code 1 or 2. */
-function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-  expect(result.code === 1 || result.code === 2).toBe(true);
-  const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^fakeface: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('fakeface CLI', () => {
   it('has --help on every command', async () => {

@@ -9,21 +9,11 @@ import { initEngine } from '../src/engine/index.js';
 import { generateFromRun } from '../src/generate/index.js';
 import { train } from '../src/train/train.js';
 import { onPath } from '../src/video/ffmpeg.js';
-import { runCli } from './helpers/cli.js';
+import { expectOneLineError, runCli } from './helpers/cli.js';
 import { tempFolder, UTKFACE_DIR, UTKFACE_MISSING } from './helpers/data.js';
 
 const FFMPEG = onPath('ffmpeg');
 if (!UTKFACE_DIR) console.warn(UTKFACE_MISSING);
-
-/** One clear line on stderr (plus an optional hint), no stack trace, exit code 1 or 2. */
-function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-  expect(result.code === 1 || result.code === 2).toBe(true);
-  const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^fakeface: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe.skipIf(!UTKFACE_DIR)('fakeface detector / detect (CLI)', () => {
   const { dir: work, cleanup } = tempFolder('fakeface-detect-cli-');

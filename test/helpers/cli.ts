@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,4 +30,14 @@ export function collect(child: ChildProcess): Promise<CliResult> {
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return collect(startCli(args, env));
+}
+
+/** One clear line on stderr (plus an optional hint line), no stack trace, exit code 1 or 2. */
+export function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
+  expect(result.code === 1 || result.code === 2).toBe(true);
+  const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^fakeface: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
 }
