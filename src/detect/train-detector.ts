@@ -23,7 +23,7 @@ import { initEngine, type EngineInfo, type EngineOptions } from '../engine/index
 import { EmptyDatasetError, UsageError } from '../errors.js';
 import { buildDetectorNet, MIN_DETECTOR_INPUT } from '../models/detector.js';
 import { countParams } from '../models/index.js';
-import { loadRunModel } from '../train/checkpoint.js';
+import { loadRunModel, readRunConfig } from '../train/checkpoint.js';
 import { Rng } from '../train/rng.js';
 import { generateImages } from '../train/samples.js';
 import { augmentForDetector, bytesToInput, DEFAULT_AUGMENT, degrade, inputToBytes, toDetectorInput, type RgbBytes } from './augment.js';
@@ -204,7 +204,7 @@ export async function trainDetector(opts: TrainDetectorOptions, hooks: TrainDete
   const realFiles = evenSpread(await listImages(opts.realDir, 'real'), limit);
   // Fakes from runs: their resolutions set the default input size, so read the runs first.
   const runConfigs = [];
-  for (const run of fakeRuns) runConfigs.push((await loadRunModel(run, 'generator').then((r) => (r.model.dispose(), r))).config);
+  for (const run of fakeRuns) runConfigs.push((await readRunConfig(run)).config);
   const inputSize = opts.inputSize ?? Math.max(MIN_DETECTOR_INPUT, Math.min(64, ...runConfigs.map((c) => c.resolution)));
   // Reals are kept at twice the input size: enough for every augmentation, 4x less memory than 200x200.
   const storeSide = inputSize * 2;

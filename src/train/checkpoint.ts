@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../data/index.js';
 import { CheckpointMismatchError, RunNotFoundError } from '../errors.js';
 import { loadLayersModel, saveLayersModel } from '../models/io.js';
 import type { Gan } from '../models/index.js';
-import { isModelPack, loadModelPack } from '../models/pack.js';
+import { isModelPack, readModelPackCard } from '../models/pack.js';
 import type { CollapseState } from './collapse.js';
 import type { RngState } from './rng.js';
 import { runPaths, stepName } from './run-folder.js';
@@ -184,19 +184,31 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   };
 }
 
+/** Where a run's (or an exported generator's) newest models live, with the config and iteration they were made at. */
+async function locateRunModels(runDir: string): Promise<{ dir: string; config: TrainConfig; iteration: number; exported: boolean }> {
+  if (!existsSync(runDir)) throw new RunNotFoundError(`run folder not found: ${runDir}`);
+  if (isModelPack(runDir)) {
+    const card = await readModelPackCard(runDir);
+    return { dir: runDir, config: card.config, iteration: card.iteration, exported: true };
+  }
+  const dir = await latestCheckpointDir(runDir);
+  if (!dir) throw new RunNotFoundError(`${runDir} holds no checkpoint yet`, 'a run saves one every --checkpoint-every iterations');
+  const json = await readCheckpointJson(dir);
+  return { dir, config: json.config, iteration: json.state.iteration, exported: false };
+}
+
+/** The config and iteration of a run's newest checkpoint (or of an exported generator), without loading weights. */
+export async function readRunConfig(runDir: string): Promise<{ config: TrainConfig; iteration: number }> {
+  const { config, iteration } = await locateRunModels(runDir);
+  return { config, iteration };
+}
+
 /**
  * Loads one model of a run's newest checkpoint, for `generate` and `detect`; also
  * the generator of an exported model folder (`fakeface export`, the built-in models).
  */
 export async function loadRunModel(runDir: string, which: 'generator' | 'discriminator'): Promise<{ model: tfl.LayersModel; config: TrainConfig; iteration: number }> {
-  if (!existsSync(runDir)) throw new RunNotFoundError(`run folder not found: ${runDir}`);
-  if (isModelPack(runDir)) {
-    if (which !== 'generator') throw new RunNotFoundError(`${runDir} is an exported generator: it has no ${which}`, 'use a training run folder, or a detector with --detector');
-    const { model, card } = await loadModelPack(runDir);
-    return { model, config: card.config, iteration: card.iteration };
-  }
-  const dir = await latestCheckpointDir(runDir);
-  if (!dir) throw new RunNotFoundError(`${runDir} holds no checkpoint yet`, 'a run saves one every --checkpoint-every iterations');
-  const json = await readCheckpointJson(dir);
-  return { model: await loadLayersModel(join(dir, which)), config: json.config, iteration: json.state.iteration };
+  const { dir, config, iteration, exported } = await locateRunModels(runDir);
+  if (exported && which !== 'generator') throw new RunNotFoundError(`${runDir} is an exported generator: it has no ${which}`, 'use a training run folder, or a detector with --detector');
+  return { model: await loadLayersModel(join(dir, which)), config, iteration };
 }
