@@ -11,7 +11,7 @@
  * reads such a folder. It is written under a temporary name and renamed into place.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../config/index.js';
@@ -65,7 +65,7 @@ export async function saveModelPack(dir: string, generator: tfl.LayersModel, car
   await rm(tmp, { recursive: true, force: true });
   try {
     await saveLayersModel(generator, join(tmp, 'generator'), dtype);
-    const bytes = (await readFile(join(tmp, 'generator', 'weights.bin'))).byteLength;
+    const bytes = (await stat(join(tmp, 'generator', 'weights.bin'))).size;
     const full: ModelPackCard = { format: MODEL_PACK_FORMAT, kind: 'generator', ...card, weights: { dtype, bytes, params: generator.countParams() } };
     await writeFile(join(tmp, MODEL_PACK_FILE), JSON.stringify(full, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { evaluateClassifier } from '../../detect/evaluate.js';
 import type { ClassificationReport } from '../../detect/metrics.js';
 import { trainDetector } from '../../detect/train-detector.js';
 import { UsageError } from '../../errors.js';
+import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -114,7 +115,7 @@ function registerEval(parent: Command): void {
   const command = parent
     .command('eval')
     .description("measure a detector (or a GAN run's discriminator) on folders of real and fake face images")
-    .option('--detector <dir>', 'detector folder (default: the built-in detector-utkface)')
+    .option('--detector <dir>', `detector folder (default: the built-in ${BUILT_IN_DETECTOR_NAME})`)
     .option('--run <dir>', "or: a GAN run whose discriminator is evaluated (the paper's detector)")
     .requiredOption('--real <dir>', 'folder of real face images')
     .requiredOption('--fake <dir>', 'folder of fake face images')
