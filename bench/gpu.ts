@@ -13,13 +13,13 @@
  *
  * What it measures, for the paper's MLP GAN (`model2`: 120x120, batch 256) and
  * `dcgan64` (batch 64), with the project's models, GanStepper and fused Adam:
- * - ms/iteration (3 burn-in, 10 timed) in several modes: GanStepper.step as is (one
- *   `dataSync` per iteration; the webgpu backend cannot read synchronously in Node, so
- *   this records the error), the same step with one awaited `data()` readback per
- *   iteration ("readback", the headline), without any per-iteration readback
- *   ("no-readback": the queue is drained once at the end), with the real batch kept on
- *   the GPU, with G.predict over the whole batch (Keras' predict runs 32 at a time),
- *   and with tf.train.adam instead of the fused optimizer;
+ * - ms/iteration (3 burn-in, 10 timed) in several modes: one awaited `data()` readback of
+ *   the metrics per iteration ("readback", the headline), GanStepper.stepAsync as the
+ *   trainer calls it, the same with fakeface's webgpu kernels and Sum/Mean gradients
+ *   switched off ("stock tfjs kernels": the A/B of src/engine/webgpu-kernels.ts and
+ *   gradients.ts; and with the gradients kept), without any per-iteration
+ *   readback ("no-readback": the queue is drained once at the end), and (extras) with
+ *   the real batch kept on the GPU, G.predict over the whole batch, tf.train.adam;
  * - per iteration: JS time to issue the work vs time waiting for the GPU;
  * - shader pipelines compiled during timed iterations (recompiles);
  * - a tf.profile of one iteration with GPU timestamp queries: kernel time by kernel
@@ -39,6 +39,7 @@
  *   FAKEFACE_GPU_BENCH_QUICK=1    only the headline modes and the profiles (no flag variants)
  *   FAKEFACE_GPU_BENCH_NO_EXTRA=1 skip the diagnostic modes (resident batch, whole-batch predict, ...)
  *   FAKEFACE_GPU_BENCH_SECTIONS   run only these sections, ','-separated: fusedAdamCheck,matmul,mlp,dcgan
+ *   FAKEFACE_GPU_BENCH_MODES      run only these timing modes, ','-separated (e.g. readback; for node --cpu-prof)
  *   FAKEFACE_GPU_BENCH_TAG        suffix of the output file: gpu-bench-TAG.json
  *   FAKEFACE_GPU_BENCH_BUDGET_S   seconds after which optional sections are skipped (default 300)
  *   OUT                           folder for gpu-bench.json (default: the OS temp folder)
@@ -51,6 +52,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // Named import: bundlers drop a bare side-effect import of this package (its sideEffects list).
 import { version_cpu as versionCpu } from '@tensorflow/tfjs-backend-cpu';
 import { resolveConfig, type TrainConfig } from '../src/config/index.js';
+import { installLeanGradients, uninstallLeanGradients } from '../src/engine/gradients.js';
+import { installWebGpuKernels, patchWebGpuUploads, setWebGpuKernelsEnabled, setWebGpuUploadsEnabled } from '../src/engine/webgpu-kernels.js';
 import { buildGan, type Gan } from '../src/models/index.js';
 import { createAdam } from '../src/train/optimizer.js';
 import { Rng } from '../src/train/rng.js';
@@ -65,6 +68,7 @@ const tiny = process.env.FAKEFACE_GPU_BENCH_TINY === '1';
 const quick = process.env.FAKEFACE_GPU_BENCH_QUICK === '1';
 const noExtra = quick || process.env.FAKEFACE_GPU_BENCH_NO_EXTRA === '1';
 const onlySections = (process.env.FAKEFACE_GPU_BENCH_SECTIONS ?? '').split(',').filter(Boolean);
+const onlyModes = (process.env.FAKEFACE_GPU_BENCH_MODES ?? '').split(',').filter(Boolean);
 const tag = process.env.FAKEFACE_GPU_BENCH_TAG ?? '';
 const budgetS = Number(process.env.FAKEFACE_GPU_BENCH_BUDGET_S ?? 300);
 const outFile = join(process.env.OUT ?? tmpdir(), tag ? `gpu-bench-${tag}.json` : 'gpu-bench.json');
@@ -109,6 +113,7 @@ interface WebGpuBackendLike {
 }
 
 async function initBackend(): Promise<void> {
+  installLeanGradients();
   if (backendName === 'cpu') {
     await tf.setBackend('cpu');
     return;
@@ -153,7 +158,11 @@ async function initBackend(): Promise<void> {
     }, 3);
     report.registeredExplicitly = true;
   }
+  // fakeface's webgpu kernels (fused in-place Adam, im2col+matmul filter gradient); the
+  // 'stock tfjs kernels' mode switches them off for the A/B in the same run.
+  installWebGpuKernels();
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed (no adapter?)');
+  patchWebGpuUploads();
 }
 
 interface GpuAdapterLike {
@@ -165,37 +174,62 @@ interface GpuAdapterLike {
 
 const gpuBackend = () => tf.backend() as unknown as WebGpuBackendLike;
 
-/** Dawn API calls made by the backend, counted by wrapping the device's methods (webgpu only). */
-const apiCalls = { createBuffer: 0, createBufferBytes: 0, mappedAtCreation: 0, createBindGroup: 0, submit: 0, computePasses: 0, writeBuffer: 0 };
+/** Dawn API calls made by the backend, counted and timed (host ms) by wrapping the device's methods (webgpu only). */
+const apiCalls = {
+  createBuffer: 0,
+  createBufferBytes: 0,
+  mappedAtCreation: 0,
+  createBindGroup: 0,
+  submit: 0,
+  computePasses: 0,
+  writeBuffer: 0,
+  createBufferMs: 0,
+  createBindGroupMs: 0,
+  submitMs: 0,
+  writeBufferMs: 0,
+  finishMs: 0,
+  beginComputePassMs: 0,
+};
 
 function countDawnCalls(): void {
   type Fn = (...args: unknown[]) => unknown;
+  type TimedKey = 'createBufferMs' | 'createBindGroupMs' | 'submitMs' | 'writeBufferMs' | 'finishMs' | 'beginComputePassMs';
   const device = gpuBackend().device as unknown as Record<string, Fn> & { queue: Record<string, Fn> };
-  const wrap = (target: Record<string, Fn>, name: string, count: (args: unknown[], result: unknown) => void) => {
+  const wrap = (target: Record<string, Fn>, name: string, count: (args: unknown[], result: unknown) => void, timedAs?: TimedKey) => {
     const original = target[name]!.bind(target);
     target[name] = (...args: unknown[]) => {
+      const t0 = performance.now();
       const result = original(...args);
+      if (timedAs) apiCalls[timedAs] += performance.now() - t0;
       count(args, result);
       return result;
     };
   };
-  wrap(device, 'createBuffer', (args) => {
-    const descriptor = args[0] as { size: number; mappedAtCreation?: boolean };
-    apiCalls.createBuffer++;
-    apiCalls.createBufferBytes += descriptor.size;
-    if (descriptor.mappedAtCreation) apiCalls.mappedAtCreation++;
+  wrap(
+    device,
+    'createBuffer',
+    (args) => {
+      const descriptor = args[0] as { size: number; mappedAtCreation?: boolean };
+      apiCalls.createBuffer++;
+      apiCalls.createBufferBytes += descriptor.size;
+      if (descriptor.mappedAtCreation) apiCalls.mappedAtCreation++;
+    },
+    'createBufferMs',
+  );
+  wrap(device, 'createBindGroup', () => apiCalls.createBindGroup++, 'createBindGroupMs');
+  wrap(device.queue, 'submit', () => apiCalls.submit++, 'submitMs');
+  wrap(device.queue, 'writeBuffer', () => apiCalls.writeBuffer++, 'writeBufferMs');
+  wrap(device, 'createCommandEncoder', (_args, encoder) => {
+    wrap(encoder as Record<string, Fn>, 'beginComputePass', () => apiCalls.computePasses++, 'beginComputePassMs');
+    wrap(encoder as Record<string, Fn>, 'finish', () => undefined, 'finishMs');
   });
-  wrap(device, 'createBindGroup', () => apiCalls.createBindGroup++);
-  wrap(device.queue, 'submit', () => apiCalls.submit++);
-  wrap(device.queue, 'writeBuffer', () => apiCalls.writeBuffer++);
-  wrap(device, 'createCommandEncoder', (_args, encoder) => wrap(encoder as Record<string, Fn>, 'beginComputePass', () => apiCalls.computePasses++));
 }
 
 function apiCallsSince(before: typeof apiCalls, iterations: number): Json {
   const per: { [key: string]: Json } = {};
   for (const key of Object.keys(apiCalls) as Array<keyof typeof apiCalls>) {
     const delta = (apiCalls[key] - before[key]) / iterations;
-    per[key] = key === 'createBufferBytes' ? round(delta / 2 ** 20, 2) : round(delta, 1);
+    per[key] = key === 'createBufferBytes' ? round(delta / 2 ** 20, 2) : key.endsWith('Ms') ? round(delta, 2) : round(delta, 1);
   }
   per.createBufferMiB = per.createBufferBytes!;
   delete per.createBufferBytes;
@@ -446,18 +480,29 @@ async function timeSteps(w: Workload, mode: StepMode, readback: boolean, burnIn:
   return timing;
 }
 
-/** GanStepper.step exactly as the trainer calls it (one dataSync per iteration). */
+/** GanStepper.stepAsync exactly as the trainer calls it (one awaited read of the metrics per iteration). */
 async function timeStepperAsIs(w: Workload, iterations: number): Promise<Json> {
   const batch = w.config.batchSize;
   const latent = w.config.latentDim;
-  const run = () => w.stepper.step({ real: w.real, noiseForD: w.rng.normals(batch * latent), noiseForG: w.rng.normals(batch * latent) });
+  const run = () => w.stepper.stepAsync({ real: w.real, noiseForD: w.rng.normals(batch * latent), noiseForG: w.rng.normals(batch * latent) });
+  await run();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) await run();
+  return { msPerIteration: round((performance.now() - t0) / iterations), iterations };
+}
+
+/**
+ * The headline mode with fakeface's engine work switched off: tfjs' own Adam maths,
+ * filter gradient and Sum/Mean gradients (`lean: true` keeps the gradients).
+ */
+async function timeStockKernels(w: Workload, iterations: number, { lean = false } = {}): Promise<Timing> {
+  setWebGpuKernelsEnabled(false);
+  if (!lean) uninstallLeanGradients();
   try {
-    run();
-    const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) run();
-    return { msPerIteration: round((performance.now() - t0) / iterations), iterations };
-  } catch (error) {
-    return { error: errorText(error) };
+    return await timeSteps(w, {}, true, 2, iterations);
+  } finally {
+    setWebGpuKernelsEnabled(true);
+    installLeanGradients();
   }
 }
 
@@ -572,7 +617,7 @@ function makeWorkload(name: string, preset: string): Workload {
   return { name, config, gan, stepper, rng, real, imageShape, optimizers };
 }
 
-/** FusedAdamOptimizer's tensor path (used off the cpu backend) against tf.train.adam, one update. */
+/** FusedAdamOptimizer (on webgpu: the in-place shader) against tf.train.adam, three updates. */
 async function checkFusedAdam(config: TrainConfig): Promise<Json> {
   const init = tf.randomNormal([1000, 37], 0, 1, 'float32', 7);
   const grad = tf.randomNormal([1000, 37], 0, 1, 'float32', 8);
@@ -606,6 +651,7 @@ async function workloadSection(name: string, preset: string, variants: Array<[st
   out.modes = modes;
   const pipelinesAtStart = pipelineCount();
   const tryMode: TryMode = async (label, fn) => {
+    if (onlyModes.length > 0 && !onlyModes.includes(label)) return;
     if (elapsedS() > budgetS && label !== 'readback') {
       modes.push({ mode: label, skipped: 'time budget' });
       return;
@@ -621,6 +667,19 @@ async function workloadSection(name: string, preset: string, variants: Array<[st
   };
   await tryMode('readback', () => timeSteps(w, {}, true, burnIn, iterations) as Promise<Json>);
   out.shaderPipelinesCompiledFirstIterations = pipelineCount() - pipelinesAtStart;
+  await tryMode('GanStepper.stepAsync (the trainer)', () => timeStepperAsIs(w, iterations));
+  if (isWebGpu()) await tryMode('readback, stock tfjs kernels', () => timeStockKernels(w, iterations) as Promise<Json>);
+  if (isWebGpu()) await tryMode('readback, stock kernels + lean Sum/Mean gradients', () => timeStockKernels(w, iterations, { lean: true }) as Promise<Json>);
+  if (isWebGpu()) {
+    await tryMode('readback, tfjs uploads (mapped buffers)', async () => {
+      setWebGpuUploadsEnabled(false);
+      try {
+        return (await timeSteps(w, {}, true, 2, iterations)) as Json;
+      } finally {
+        setWebGpuUploadsEnabled(true);
+      }
+    });
+  }
   await tryMode('no-readback', () => timeSteps(w, {}, false, burnIn, iterations) as Promise<Json>);
   if (!noExtra) await extraModes(w, tryMode, iterations);
   try {
@@ -659,7 +718,6 @@ type TryMode = (label: string, fn: () => Promise<Json>) => Promise<void>;
 
 /** The diagnostic modes beside the headline: the trainer's own step, resident real batch, whole-batch predict, tf.train.adam. */
 async function extraModes(w: Workload, tryMode: TryMode, iterations: number): Promise<void> {
-  await tryMode('GanStepper.step (dataSync)', () => timeStepperAsIs(w, 3));
   const realTensor = tf.tensor4d(w.real, [w.config.batchSize, ...w.imageShape]);
   await tryMode('readback, real batch resident on GPU', () => timeSteps(w, { realTensor }, true, 2, iterations) as Promise<Json>);
   realTensor.dispose();

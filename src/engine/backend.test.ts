@@ -47,6 +47,16 @@ describe('chooseBackend', () => {
     expect(table).toHaveLength(4 * 2 * 2 * 3);
   });
 
+  it('webgpu: only when asked for, and only with its packages installed', () => {
+    for (const size of sizes) {
+      const facts = { tfjsNodeAvailable: true, nativeBlas: true, estimatedBytes: size };
+      expect(chooseBackend({ ...facts, requested: 'webgpu', webgpuInstalled: true }).backend).toBe('webgpu');
+      expect(() => chooseBackend({ ...facts, requested: 'webgpu', webgpuInstalled: false })).toThrow(/npm install webgpu @tensorflow\/tfjs-backend-webgpu|not installed/);
+      // auto never lands on it: whether Dawn has a real GPU is only known once it starts.
+      expect(chooseBackend({ ...facts, requested: 'auto', webgpuInstalled: true }).backend).not.toBe('webgpu');
+    }
+  });
+
   it.each(table)('requested %s, tfjs-node %s, native BLAS %s, %s bytes -> %s', (requested, tfjsNode, native, bytes, expected) => {
     const facts: BackendFacts = { requested, tfjsNodeAvailable: tfjsNode, nativeBlas: native, estimatedBytes: bytes };
     if (expected === 'throws') {

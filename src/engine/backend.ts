@@ -4,10 +4,12 @@
  */
 import { BackendUnavailableError } from '../errors.js';
 
-export type BackendName = 'node' | 'wasm' | 'cpu';
+export type BackendName = 'node' | 'wasm' | 'cpu' | 'webgpu';
 export type BackendRequest = BackendName | 'auto';
+/** The backends that read tensors synchronously: everything but the GPU's. */
+export type CpuBackendName = Exclude<BackendName, 'webgpu'>;
 
-export const BACKEND_NAMES: readonly BackendName[] = ['node', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['node', 'wasm', 'cpu', 'webgpu'];
 
 /**
  * The wasm heap is a 32-bit address space: 4 GiB at most, and malloc needs room to
@@ -54,6 +56,8 @@ export interface BackendFacts {
   tfjsNodeAvailable: boolean;
   /** The OpenBLAS addon (src/engine/native.ts) is built and loads. */
   nativeBlas: boolean;
+  /** The optional `webgpu` (Dawn) and `@tensorflow/tfjs-backend-webgpu` packages are installed. */
+  webgpuInstalled?: boolean;
   /** Memory the model needs, when known (see estimateTrainingBytes). */
   estimatedBytes?: number;
 }
@@ -91,6 +95,15 @@ export function chooseBackend(facts: BackendFacts): BackendChoice {
         );
       }
       return { backend: 'wasm', reason: 'requested with --backend wasm' };
+    case 'webgpu':
+      // Never picked by `auto`: whether a real GPU is behind Dawn is only known once it starts.
+      if (!facts.webgpuInstalled) {
+        throw new BackendUnavailableError(
+          'backend "webgpu" needs the optional packages webgpu and @tensorflow/tfjs-backend-webgpu, which are not installed',
+          'install them with `npm install webgpu @tensorflow/tfjs-backend-webgpu`, or use --backend cpu',
+        );
+      }
+      return { backend: 'webgpu', reason: 'requested with --backend webgpu' };
     case 'cpu':
       return {
         backend: 'cpu',

@@ -4,11 +4,13 @@
  * no tensors per step (tf.train.adam makes about ten temporaries per variable, i.e.
  * gigabytes of fresh memory per step for the MLP GAN). Same arithmetic as tfjs'
  * AdamOptimizer (equal results), same getWeights()/setWeights() layout and class
- * name 'Adam', so checkpoints move freely between the two. Elsewhere it runs
+ * name 'Adam', so checkpoints move freely between the two. On the webgpu backend one
+ * shader does the same in place (src/engine/webgpu-kernels.ts). Elsewhere it runs
  * AdamOptimizer's tensor maths.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeAddon, type NativeAddon } from './native.js';
+import { adamUpdateWebGpu } from './webgpu-kernels.js';
 
 /** tfjs-core's NamedTensor (not re-exported from its index). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -74,6 +76,8 @@ export class FusedAdamOptimizer extends tf.Optimizer {
       if (gradient == null) return;
       const moments = { m: this.accumulatedFirstMoment[i].variable, v: this.accumulatedSecondMoment[i].variable };
       if (native && backend && this.updateInPlace(native, backend, value, gradient, moments)) return;
+      const step = { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, accBeta1: this.accBeta1, accBeta2: this.accBeta2 };
+      if (adamUpdateWebGpu(value, gradient, moments.m, moments.v, step)) return;
 
       tf.tidy(() => {
         const m = tf.add(tf.mul(moments.m, this.beta1), tf.mul(gradient, 1 - this.beta1));

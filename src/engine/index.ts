@@ -13,12 +13,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 
 import { UsageError, BackendUnavailableError } from '../errors.js';
-import { chooseBackend, type BackendChoice, type BackendFacts, type BackendName } from './backend.js';
+import { BACKEND_NAMES, chooseBackend, type BackendChoice, type BackendFacts, type BackendName } from './backend.js';
+import { installLeanGradients } from './gradients.js';
 import { installWasmConvGradient } from './wasm-conv.js';
 import { installWasmMatMulFix } from './wasm-matmul.js';
 import { ensureWasmBackend, shutdownWasm, wasmStatus } from './wasm-threads.js';
+import { startWebGpu, webGpuInstalled } from './webgpu.js';
 
-export type { BackendName, BackendRequest, BackendChoice, BackendFacts } from './backend.js';
+export type { BackendName, CpuBackendName, BackendRequest, BackendChoice, BackendFacts } from './backend.js';
 export { chooseBackend, estimateTrainingBytes, formatBytes, WASM_HEAP_LIMIT_BYTES } from './backend.js';
 
 export interface EngineOptions {
@@ -83,8 +85,8 @@ function plural(n: number, word: string): string {
 
 function checkOptions(opts: EngineOptions): void {
   const { backend, threads, estimatedBytes } = opts;
-  if (backend !== undefined && !['auto', 'node', 'wasm', 'cpu'].includes(backend)) {
-    throw new UsageError(`unknown backend "${String(backend)}"`, 'choose one of auto, node, wasm, cpu');
+  if (backend !== undefined && !['auto', ...BACKEND_NAMES].includes(backend)) {
+    throw new UsageError(`unknown backend "${String(backend)}"`, `choose one of auto, ${BACKEND_NAMES.join(', ')}`);
   }
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new UsageError(`threads must be a positive integer, not ${String(threads)}`);
@@ -155,8 +157,21 @@ async function startWasm(choice: BackendChoice, threads: number): Promise<Engine
   };
 }
 
+async function startWebGpuEngine(choice: BackendChoice, threads: number): Promise<EngineInfo> {
+  const gpu = await startWebGpu();
+  return {
+    backend: 'webgpu',
+    threads,
+    simd: false,
+    nativeBlas: false,
+    reason: gpu.software ? `${choice.reason}; a software GPU: correct, not fast` : choice.reason,
+    description: `webgpu (${gpu.adapter})`,
+  };
+}
+
 async function start(opts: EngineOptions): Promise<EngineInfo> {
   checkOptions(opts);
+  installLeanGradients();
   const requested = opts.backend ?? 'auto';
   const threads = opts.threads ?? os.availableParallelism();
   const native = await loadNative();
@@ -164,6 +179,7 @@ async function start(opts: EngineOptions): Promise<EngineInfo> {
     requested,
     tfjsNodeAvailable: tfjsNodeResolvable(),
     nativeBlas: native?.nativeBlasAvailable() ?? false,
+    webgpuInstalled: opts.backend === 'webgpu' && webGpuInstalled(),
     estimatedBytes: opts.estimatedBytes,
   };
   let choice = chooseBackend(facts);
@@ -195,6 +211,8 @@ async function start(opts: EngineOptions): Promise<EngineInfo> {
       if (choice.backend === 'wasm') info = await startWasm(choice, threads);
       else info = { ...info, reason: choice.reason };
     }
+  } else if (choice.backend === 'webgpu') {
+    info = await startWebGpuEngine(choice, threads);
   } else {
     info = await startWasm(choice, threads);
   }

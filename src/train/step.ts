@@ -76,6 +76,11 @@ function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor):
   return tf.add(tf.matMul(h, out.kernel.read()), out.bias.read());
 }
 
+function toMetrics(values: ArrayLike<number>): StepMetrics {
+  const [dLossReal, dLossFake, dAccReal, dAccFake, gLoss] = Array.from(values) as [number, number, number, number, number];
+  return { dLossReal, dLossFake, dAccReal, dAccFake, dAcc: (dAccReal + dAccFake) / 2, gLoss };
+}
+
 function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
 }
@@ -104,7 +109,28 @@ export class GanStepper {
     this.discriminatorVariables = trainableVariables(gan.discriminator);
   }
 
+  /** One iteration; reads the metrics back synchronously (cpu and wasm backends). */
   step(inputs: StepInputs): StepMetrics {
+    const values = this.issue(inputs);
+    const read = values.dataSync();
+    values.dispose();
+    return toMetrics(read);
+  }
+
+  /**
+   * The same iteration, reading the metrics back with `await data()`: GPU backends
+   * (webgpu in Node) cannot read synchronously, and the host queues the next work
+   * while it waits.
+   */
+  async stepAsync(inputs: StepInputs): Promise<StepMetrics> {
+    const values = this.issue(inputs);
+    const read = await values.data();
+    values.dispose();
+    return toMetrics(read);
+  }
+
+  /** Queues the iteration's work; returns [dLossReal, dLossFake, dAccReal, dAccFake, gLoss]. */
+  private issue(inputs: StepInputs): tf.Tensor1D {
     const batch = inputs.noiseForD.length / this.latentDim;
     const noise = inputs.instanceNoise ?? 0;
     const seed = inputs.instanceNoiseSeed ?? 0;
@@ -114,10 +140,9 @@ export class GanStepper {
     const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => noisy(tf.tensor4d(inputs.real, [batch, ...this.imageShape]), 0), 1, realTarget);
     const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => noisy(this.generate(inputs.noiseForD, batch), 1), 0, 0);
     const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch, (fakes) => noisy(fakes, 2));
-    const values = tf.tidy(() => tf.stack([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]).dataSync());
+    const values = tf.stack([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]) as tf.Tensor1D;
     tf.dispose([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]);
-    const [lossReal, lossFake, accReal, accFake, lossG] = Array.from(values) as [number, number, number, number, number];
-    return { dLossReal: lossReal, dLossFake: lossFake, dAccReal: accReal, dAccFake: accFake, dAcc: (accReal + accFake) / 2, gLoss: lossG };
+    return values;
   }
 
   /** G's fakes for D: in inference mode as Keras' `predict` runs it, or with batch statistics (see StepOptions). */
@@ -125,7 +150,8 @@ export class GanStepper {
     return tf.tidy(() => {
       const z = tf.tensor2d(noise, [batch, this.latentDim]);
       if (this.options.fakesFor === 'training') return this.gan.generator.apply(z, { training: true }) as tf.Tensor4D;
-      return this.gan.generator.predict(z) as tf.Tensor4D;
+      // The whole batch at once (Keras' predict runs 32 at a time, then concatenates).
+      return this.gan.generator.predict(z, { batchSize: batch }) as tf.Tensor4D;
     });
   }
 

@@ -205,7 +205,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       const noiseForG = trainRng.normals(config.batchSize * config.latentDim);
       const instanceNoise = instanceNoiseAt(config.instanceNoise, iteration, config.iterations);
       const instanceNoiseSeed = instanceNoise > 0 ? trainRng.childSeed() : 0;
-      const metrics = stepper.step({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed });
+      const metrics = await stepper.stepAsync({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed });
       iteration++;
       const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
       if (options.evaluate && config.evalEvery > 0 && (iteration % config.evalEvery === 0 || iteration === config.iterations)) {

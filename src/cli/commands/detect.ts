@@ -6,7 +6,7 @@ import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info, reportError } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { engineOptions, withEngineOptions } from './engine-options.js';
+import { cpuEngineOptions, engineOptions, withEngineOptions } from './engine-options.js';
 
 interface FailedInput {
   kind: 'error';
@@ -65,7 +65,7 @@ export function registerDetect(program: Command): void {
       if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
       if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
       if (opts.fps !== undefined && opts.frames !== undefined) throw new UsageError('give --fps or --frames, not both');
-      const engine = engineOptions(opts);
+      const engine = cpuEngineOptions(opts);
       const detectOptions: DetectOptions = {
         detector: opts.detector as string | undefined,
         run: opts.run as string | undefined,

@@ -9,7 +9,7 @@ import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { engineOptions, withEngineOptions } from './engine-options.js';
+import { cpuEngineOptions, engineOptions, withEngineOptions } from './engine-options.js';
 
 function positiveInt(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -129,7 +129,7 @@ function registerEval(parent: Command): void {
     action(async (opts: Record<string, unknown>) => {
       if (opts.detector && opts.run) throw new UsageError('give --detector DIR or --run RUN, not both');
       if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
-      const engine = engineOptions(opts);
+      const engine = cpuEngineOptions(opts);
       let bar: ProgressBar | undefined;
       const evaluation = await evaluateClassifier({
         detector: opts.detector as string | undefined,

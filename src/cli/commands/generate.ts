@@ -33,8 +33,9 @@ export function registerGenerate(program: Command): void {
       const count = positiveInt(opts.count, '-n', 4096);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not "${String(opts.seed)}"`);
+      const engine = engineOptions(opts);
       const run = (opts.run as string | undefined) ?? builtInGeneratorOrExplain();
-      await initEngine(engineOptions(opts));
+      await initEngine(engine);
       const faces = await generateFromRun(run, count, seed);
       const out = opts.out as string;
       if (opts.separate) {

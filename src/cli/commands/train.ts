@@ -48,7 +48,7 @@ export function registerTrain(program: Command): void {
     .option('--no-cache', 'decode the images every time')
     .option('--eval-count <n>', 'with --eval-every: generated faces per evaluation, against twice as many real faces from --data (default 200)');
   for (const [flag, help] of CONFIG_FLAGS) command.option(flag, help);
-  withEngineOptions(command);
+  withEngineOptions(command, { gpu: true });
   command.addHelpText('after', '\nExamples:\n  fakeface train --data ../shared/data/utkface-crop_part1 --preset tiny --out runs/tiny\n  fakeface train --data faces/ --preset model2 --out runs/model2\n  fakeface train --data faces/ --out runs/model2 --resume\n');
   command.action(
     action(async (opts: Record<string, unknown>) => {
@@ -70,7 +70,7 @@ export function registerTrain(program: Command): void {
             overrides,
             resume: Boolean(opts.resume),
             cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
-            engine: engineOptions(opts),
+            engine: engineOptions(opts, { gpu: true }),
             evaluate: (generator, iteration) => evaluator!(generator, iteration),
             commandLine: ['fakeface', ...process.argv.slice(2)].join(' '),
           },
