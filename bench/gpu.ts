@@ -39,7 +39,8 @@
  *   FAKEFACE_GPU_BENCH_QUICK=1    only the headline modes and the profiles (no flag variants)
  *   FAKEFACE_GPU_BENCH_NO_EXTRA=1 skip the diagnostic modes (resident batch, whole-batch predict, ...)
  *   FAKEFACE_GPU_BENCH_SECTIONS   run only these sections, ','-separated: fusedAdamCheck,matmul,mlp,dcgan
- *   FAKEFACE_GPU_BENCH_MODES      run only these timing modes, ','-separated (e.g. readback; for node --cpu-prof)
+ *   FAKEFACE_GPU_BENCH_MODES      run only these timing modes, ';'-separated (e.g. readback; for node --cpu-prof)
+ *   FAKEFACE_GPU_BENCH_VARIANTS   run only these flag variants, ';'-separated (labels as in MLP_VARIANTS / DCGAN_VARIANTS)
  *   FAKEFACE_GPU_BENCH_TAG        suffix of the output file: gpu-bench-TAG.json
  *   FAKEFACE_GPU_BENCH_BUDGET_S   seconds after which optional sections are skipped (default 300)
  *   OUT                           folder for gpu-bench.json (default: the OS temp folder)
@@ -68,7 +69,9 @@ const tiny = process.env.FAKEFACE_GPU_BENCH_TINY === '1';
 const quick = process.env.FAKEFACE_GPU_BENCH_QUICK === '1';
 const noExtra = quick || process.env.FAKEFACE_GPU_BENCH_NO_EXTRA === '1';
 const onlySections = (process.env.FAKEFACE_GPU_BENCH_SECTIONS ?? '').split(',').filter(Boolean);
-const onlyModes = (process.env.FAKEFACE_GPU_BENCH_MODES ?? '').split(',').filter(Boolean);
+// Mode and variant labels contain commas: these lists are ';'-separated.
+const onlyModes = (process.env.FAKEFACE_GPU_BENCH_MODES ?? '').split(';').filter(Boolean);
+const onlyVariants = (process.env.FAKEFACE_GPU_BENCH_VARIANTS ?? '').split(';').filter(Boolean);
 const tag = process.env.FAKEFACE_GPU_BENCH_TAG ?? '';
 const budgetS = Number(process.env.FAKEFACE_GPU_BENCH_BUDGET_S ?? 300);
 const outFile = join(process.env.OUT ?? tmpdir(), tag ? `gpu-bench-${tag}.json` : 'gpu-bench.json');
@@ -693,6 +696,7 @@ async function workloadSection(name: string, preset: string, variants: Array<[st
   out.flagVariants = flagRuns;
   if (isWebGpu() && !quick) {
     for (const [label, flags] of variants) {
+      if (onlyVariants.length > 0 && !onlyVariants.includes(label)) continue;
       if (elapsedS() > budgetS) {
         flagRuns.push({ variant: label, skipped: 'time budget' });
         continue;

@@ -20,8 +20,8 @@ export interface StepMetrics {
 
 /** Inputs of one iteration, drawn by the caller from the run's RNG. */
 export interface StepInputs {
-  /** B real images, NHWC, values in [-1, 1]. */
-  real: Float32Array;
+  /** B real images, NHWC, values in [-1, 1]: on the host, or a tensor already on the backend (not disposed here). */
+  real: Float32Array | tf.Tensor4D;
   /** B latent vectors for the fakes D trains on. */
   noiseForD: Float32Array;
   /** B latent vectors for G's own step (fresh noise, as in Keras-GAN). */
@@ -137,7 +137,8 @@ export class GanStepper {
     // Instance noise blurs the line between real and fake for D (and for G's view through D).
     const noisy = (images: tf.Tensor, offset: number) => (noise > 0 ? tf.add(images, tf.randomNormal(images.shape, 0, noise, 'float32', seed + offset)) : images);
     const realTarget = 1 - (this.options.labelSmoothing ?? 0);
-    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => noisy(tf.tensor4d(inputs.real, [batch, ...this.imageShape]), 0), 1, realTarget);
+    const real = () => (inputs.real instanceof tf.Tensor ? inputs.real : tf.tensor4d(inputs.real, [batch, ...this.imageShape]));
+    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => noisy(real(), 0), 1, realTarget);
     const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => noisy(this.generate(inputs.noiseForD, batch), 1), 0, 0);
     const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch, (fakes) => noisy(fakes, 2));
     const values = tf.stack([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]) as tf.Tensor1D;

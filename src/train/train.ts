@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import {
   type RunStatus,
 } from './run-folder.js';
 import { writeSampleGrid } from './samples.js';
+import { ResidentBatches } from './resident-batches.js';
 import { GanStepper } from './step.js';
 
 export interface TrainOptions {
@@ -185,6 +187,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   });
   const fixedNoise = fixedNoiseFor(config);
   const batchBuffer = new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
+  // On the GPU the images stay there and batches are gathered there (see resident-batches.ts).
+  const resident = engine.backend === 'webgpu' ? ResidentBatches.create(dataset) : null;
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
     writeRunState(runDir, { status, iteration, iterations: config.iterations, updatedAt: new Date().toISOString(), stopReason, engine: engine.description });
   const checkpoint = async (iteration: number) => {
@@ -199,13 +203,22 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   try {
     while (iteration < config.iterations) {
       const started = performance.now();
-      const real = copyBatch(dataset, trainRng.indices(config.batchSize, dataset.count), batchBuffer);
-      if (config.flipAugment) flipHorizontally(real, Array.from({ length: config.batchSize }, () => trainRng.uniform() < 0.5), config.resolution, config.resolution);
+      const indices = trainRng.indices(config.batchSize, dataset.count);
+      const flips = config.flipAugment ? Array.from({ length: config.batchSize }, () => trainRng.uniform() < 0.5) : undefined;
+      let real: Float32Array | tf.Tensor4D;
+      if (resident) {
+        real = resident.batch(indices, flips);
+      } else {
+        real = copyBatch(dataset, indices, batchBuffer);
+        if (flips) flipHorizontally(real, flips, config.resolution, config.resolution);
+      }
       const noiseForD = trainRng.normals(config.batchSize * config.latentDim);
       const noiseForG = trainRng.normals(config.batchSize * config.latentDim);
       const instanceNoise = instanceNoiseAt(config.instanceNoise, iteration, config.iterations);
       const instanceNoiseSeed = instanceNoise > 0 ? trainRng.childSeed() : 0;
-      const metrics = await stepper.stepAsync({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed });
+      const metrics = await stepper.stepAsync({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed }).finally(() => {
+        if (real instanceof tf.Tensor) real.dispose();
+      });
       iteration++;
       const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
       if (options.evaluate && config.evalEvery > 0 && (iteration % config.evalEvery === 0 || iteration === config.iterations)) {
@@ -236,9 +249,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     }
     if (startIteration === iteration && !existsSync(join(runPaths(runDir).checkpoints, 'latest.json'))) await checkpoint(iteration);
   } catch (error) {
+    resident?.dispose();
     await state('failed', iteration, (error as Error).message);
     throw error;
   }
+  resident?.dispose();
   await state(status, iteration, stopReason);
   gan.generator.dispose();
   gan.discriminator.dispose();
