@@ -4,8 +4,9 @@
  * A much shorter version of the trainer: same models, same step, synthetic
  * batches unless --real-data points at a face folder.
  *
- *   npm run bench                         tiny, model1, model2, model3
- *   npm run bench -- --presets tiny,model2 --iterations 3 --backend wasm
+ *   npm run bench:presets                         tiny, model1, model2, model3
+ *   npm run bench:presets -- --presets tiny,model2 --iterations 3 --backend wasm
+ * (`npm run bench` is bench/compare.ts: fakeface against PyTorch.)
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';

@@ -5,10 +5,10 @@
  * with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages for malloc:
  * far fewer first-touch page faults on VMs where those are slow).
  *
- *   npm run bench:compare                              mlp:128, mlp:256, dcgan:64
- *   npm run bench:compare -- --workloads dcgan:64 --iterations 5 --groups matmul
- *   npm run bench:compare -- --no-torch --allocators default
- *   npm run bench:compare -- --rounds 3          alternate fakeface / torch 3 times, keep each one's best
+ *   npm run bench                              mlp:128, mlp:256, dcgan:64 (also: npm run bench:compare)
+ *   npm run bench -- --workloads dcgan:64 --iterations 5 --groups matmul
+ *   npm run bench -- --no-torch --allocators default
+ *   npm run bench -- --rounds 3          alternate fakeface / torch 3 times, keep each one's best
  *
  * fakeface runs on the tfjs cpu backend with the native kernels of
  * src/engine/native.ts (--groups picks which: matmul, elementwise, conv; `none` for

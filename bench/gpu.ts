@@ -55,6 +55,7 @@ import { version_cpu as versionCpu } from '@tensorflow/tfjs-backend-cpu';
 import { resolveConfig, type TrainConfig } from '../src/config/index.js';
 import { installLeanGradients, uninstallLeanGradients } from '../src/engine/gradients.js';
 import { installWebGpuKernels, patchWebGpuUploads, setWebGpuKernelsEnabled, setWebGpuUploadsEnabled } from '../src/engine/webgpu-kernels.js';
+import { requestTrainingDevice, type GpuAdapterLike } from '../src/engine/webgpu.js';
 import { buildGan, type Gan } from '../src/models/index.js';
 import { createAdam } from '../src/train/optimizer.js';
 import { Rng } from '../src/train/rng.js';
@@ -145,19 +146,7 @@ async function initBackend(): Promise<void> {
       const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<GpuAdapterLike | null> } } }).navigator.gpu;
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) throw new Error('no WebGPU adapter');
-      const limits = adapter.limits;
-      const device = await adapter.requestDevice({
-        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-        requiredLimits: {
-          maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-          maxBufferSize: limits.maxBufferSize,
-          maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-          maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-        },
-      });
-      return new Backend(device, adapter.info);
+      return new Backend(await requestTrainingDevice(adapter), adapter.info);
     }, 3);
     report.registeredExplicitly = true;
   }
@@ -166,13 +155,6 @@ async function initBackend(): Promise<void> {
   installWebGpuKernels();
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed (no adapter?)');
   patchWebGpuUploads();
-}
-
-interface GpuAdapterLike {
-  features: { has(name: string): boolean };
-  limits: Record<string, number>;
-  info?: unknown;
-  requestDevice(descriptor: object): Promise<unknown>;
 }
 
 const gpuBackend = () => tf.backend() as unknown as WebGpuBackendLike;

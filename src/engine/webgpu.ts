@@ -29,7 +29,7 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-interface GpuAdapterLike {
+export interface GpuAdapterLike {
   features: { has(name: string): boolean };
   limits: Record<string, number>;
   info?: { vendor?: string; architecture?: string; device?: string; description?: string };
@@ -70,6 +70,25 @@ export function webGpuInstalled(): boolean {
 
 let adapterInfo: WebGpuInfo | undefined;
 
+/**
+ * A device with the adapter's own limits (WebGPU's defaults cap storage buffers at
+ * 128 MB, below the MLP GAN's 177 MB output layer) and timestamp queries when offered.
+ */
+export function requestTrainingDevice(adapter: GpuAdapterLike): Promise<unknown> {
+  const limits = adapter.limits;
+  return adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+}
+
 /** Fails with BackendUnavailableError and the reason, never a stack. */
 export async function startWebGpu(): Promise<WebGpuInfo> {
   if (tf.getBackend() === 'webgpu' && adapterInfo) return adapterInfo;
@@ -103,26 +122,14 @@ export async function startWebGpu(): Promise<WebGpuInfo> {
   if (webgpu.WebGPUBackend) {
     const Backend = webgpu.WebGPUBackend;
     // Registered here (priority below cpu, so `auto` never lands on it by accident) with
-    // the adapter's own limits: the defaults cap storage buffers at 128 MB, far below
-    // the MLP GAN's 177 MB output layer.
+    // the adapter's own limits.
     tf.removeBackend('webgpu');
-    tf.registerBackend('webgpu', async () => {
-      const limits = adapter.limits;
-      const device = await adapter.requestDevice({
-        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-        requiredLimits: {
-          maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-          maxBufferSize: limits.maxBufferSize,
-          maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-          maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-        },
-      });
-      return new Backend(device, adapter.info);
-    }, 0);
+    tf.registerBackend('webgpu', async () => new Backend(await requestTrainingDevice(adapter), adapter.info), 0);
   }
   installWebGpuKernels();
+  // Submit every 64 dispatches instead of tfjs' 15: 5-10% faster iterations in three
+  // device runs (bench/gpu-README.md).
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64);
   if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('the webgpu backend did not start', 'use --backend cpu');
   patchWebGpuUploads();
   return adapterInfo;
