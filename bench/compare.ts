@@ -17,8 +17,9 @@
  * (2 FLOP each) the iteration must do, the same count for both; % of peak compares
  * with a 4096^3 sgemm measured first. Timings on a shared machine are noisy: the
  * table shows medians (of --rounds alternating runs, the best), and every number
- * of one run is measured in that run. --retain makes fakeface keep freed memory in
- * glibc's heap (retainFreedMemory()), which torch cannot do.
+ * of one run is measured in that run. fakeface keeps freed memory in glibc's heap
+ * (retainFreedMemory(), as the trainer does; --no-retain turns it off), which torch
+ * cannot do.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -57,7 +58,7 @@ const { values: args } = parseArgs({
     allocators: { type: 'string', default: 'default,hugetlb' },
     groups: { type: 'string', default: 'matmul,elementwise,conv' },
     rounds: { type: 'string', default: '1' },
-    retain: { type: 'boolean', default: false },
+    'no-retain': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     worker: { type: 'string' },
@@ -145,7 +146,8 @@ async function runFakeface(model: Model, batch: number): Promise<Result & { nati
   const groups = args.groups === 'none' ? [] : (args.groups!.split(',') as NativeKernelGroup[]);
   if (groups.length > 0 && !registerNativeKernels('cpu', groups)) throw new Error('the native addon is not built (npm run build:native)');
   setNativeThreads(threads);
-  if (args.retain) retainFreedMemory();
+  // As the trainer does (src/train/train.ts); --no-retain for glibc's default behaviour.
+  if (!args['no-retain']) retainFreedMemory();
   await tf.setBackend('cpu');
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   const rng = new Rng(1);
@@ -242,7 +244,7 @@ async function main(): Promise<void> {
   if (!args['no-torch'] && !withTorch) {
     console.log(`torch: skipped — ${TORCH_PYTHON} cannot import torch (install Debian's python3-torch: apt-get install -y python3-torch)`);
   }
-  console.log(`iterations: ${args['burn-in']} burn-in + ${args.iterations} timed, median shown (best of ${args.rounds} alternating rounds)${args.retain ? '; fakeface retains freed memory' : ''}\n`);
+  console.log(`iterations: ${args['burn-in']} burn-in + ${args.iterations} timed, median shown (best of ${args.rounds} alternating rounds)${args['no-retain'] ? '' : '; fakeface retains freed memory, as its trainer does'}\n`);
 
   const self = fileURLToPath(import.meta.url);
   const common = ['--iterations', args.iterations!, '--burn-in', args['burn-in']!, '--threads', String(threads)];
@@ -255,7 +257,7 @@ async function main(): Promise<void> {
     const gflop = iterationGflop(model, batch);
     for (const allocator of allocators) {
       const env = ALLOCATORS[allocator];
-      const ffArgs = ['--import', 'tsx', self, '--worker', `${model}:${batch}`, '--groups', args.groups!, ...(args.retain ? ['--retain'] : []), ...common];
+      const ffArgs = ['--import', 'tsx', self, '--worker', `${model}:${batch}`, '--groups', args.groups!, ...(args['no-retain'] ? ['--no-retain'] : []), ...common];
       const torchArgs = [fileURLToPath(new URL('./reference_torch.py', import.meta.url)), '--model', model, '--batch', String(batch), ...common];
       let ff: Result | string = 'skipped';
       let torch: Result | string = 'skipped';

@@ -30,6 +30,13 @@ export interface EngineOptions {
   threads?: number;
   /** Memory the model needs (estimateTrainingBytes); `auto` skips wasm above its heap cap. */
   estimatedBytes?: number;
+  /**
+   * On the cpu backend with native kernels, keep freed memory in the process instead of
+   * handing each large block back to the OS (native.ts retainFreedMemory): training is
+   * 5-25% faster on this kind of VM (fewer first-touch page faults); the process's RSS
+   * then stays at its peak, so this is for training, not for a long-lived server.
+   */
+  retainFreedMemory?: boolean;
 }
 
 export interface EngineInfo {
@@ -121,9 +128,10 @@ async function startNode(choice: BackendChoice, threads: number): Promise<Engine
   };
 }
 
-async function startCpu(choice: BackendChoice, native: NativeModule | null, threads: number): Promise<EngineInfo> {
+async function startCpu(choice: BackendChoice, native: NativeModule | null, threads: number, retainFreedMemory = false): Promise<EngineInfo> {
   const nativeBlas = native !== null && native.registerNativeKernels('cpu');
   if (nativeBlas) native.setNativeThreads(threads);
+  if (nativeBlas && retainFreedMemory) native.retainFreedMemory();
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('the cpu backend did not start');
   return {
     backend: 'cpu',
@@ -201,10 +209,10 @@ async function start(opts: EngineOptions): Promise<EngineInfo> {
       // auto: tfjs-node resolves but does not load; take the next choice.
       choice = chooseBackend({ ...facts, tfjsNodeAvailable: false });
       choice = { ...choice, reason: `${choice.reason} (tfjs-node failed to load)` };
-      info = choice.backend === 'wasm' ? await startWasm(choice, threads) : await startCpu(choice, native, threads);
+      info = choice.backend === 'wasm' ? await startWasm(choice, threads) : await startCpu(choice, native, threads, opts.retainFreedMemory);
     }
   } else if (choice.backend === 'cpu') {
-    info = await startCpu(choice, native, threads);
+    info = await startCpu(choice, native, threads, opts.retainFreedMemory);
     if (facts.nativeBlas && !info.nativeBlas) {
       // The addon loads but its kernels did not register: decide as if it were absent.
       choice = chooseBackend({ ...facts, nativeBlas: false });

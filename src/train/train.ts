@@ -127,6 +127,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const runDir = options.outDir;
   const engine = await initEngine({
     ...options.engine,
+    retainFreedMemory: true,
     estimatedBytes: estimateRunBytes(config),
   });
 
