@@ -66,6 +66,7 @@ export class FusedAdamOptimizer extends tf.Optimizer {
     const backend = native && tf.getBackend() === 'cpu' ? (tf.backend() as unknown as CpuBackendLike) : null;
     const oneMinusAccBeta1 = Math.fround(1 - this.accBeta1);
     const oneMinusAccBeta2 = Math.fround(1 - this.accBeta2);
+    const step = { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, accBeta1: this.accBeta1, accBeta2: this.accBeta2 };
 
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
@@ -76,7 +77,6 @@ export class FusedAdamOptimizer extends tf.Optimizer {
       if (gradient == null) return;
       const moments = { m: this.accumulatedFirstMoment[i].variable, v: this.accumulatedSecondMoment[i].variable };
       if (native && backend && this.updateInPlace(native, backend, value, gradient, moments)) return;
-      const step = { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, accBeta1: this.accBeta1, accBeta2: this.accBeta2 };
       if (adamUpdateWebGpu(value, gradient, moments.m, moments.v, step)) return;
 
       tf.tidy(() => {

@@ -187,9 +187,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     fakesFor: config.architecture === 'dcgan' ? 'training' : 'inference',
   });
   const fixedNoise = fixedNoiseFor(config);
-  const batchBuffer = new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
   // On the GPU the images stay there and batches are gathered there (see resident-batches.ts).
   const resident = engine.backend === 'webgpu' ? ResidentBatches.create(dataset) : null;
+  const batchBuffer = resident ? null : new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
     writeRunState(runDir, { status, iteration, iterations: config.iterations, updatedAt: new Date().toISOString(), stopReason, engine: engine.description });
   const checkpoint = async (iteration: number) => {
@@ -210,7 +210,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       if (resident) {
         real = resident.batch(indices, flips);
       } else {
-        real = copyBatch(dataset, indices, batchBuffer);
+        real = copyBatch(dataset, indices, batchBuffer!);
         if (flips) flipHorizontally(real, flips, config.resolution, config.resolution);
       }
       const noiseForD = trainRng.normals(config.batchSize * config.latentDim);
