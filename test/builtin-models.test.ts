@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDetectorCard } from '../src/detect/card.js';
 import { evaluateClassifier } from '../src/detect/evaluate.js';
 import { evenSpread, listImages } from '../src/detect/files.js';
-import { BUILT_IN_MODELS_DIR, builtInDetector, builtInGenerator } from '../src/models/builtin.js';
+import { BUILT_IN_MODELS_DIR, LEGACY_DETECTOR_NAME, builtInDetector, builtInGenerator } from '../src/models/builtin.js';
+import { readProbeFolder } from '../src/detect/probe-classifier.js';
 import { readModelPackCard } from '../src/models/pack.js';
 import { runCli } from './helpers/cli.js';
 import { requireUtkface, tempFolder } from './helpers/data.js';
@@ -40,9 +41,12 @@ describe('shipped models', () => {
     expect(card.weights.dtype).not.toBe('float32');
     expect(card.source.commandLines.join('\n')).toMatch(/fakeface train .*--preset dcgan64/);
     expect(card.quality).toBeDefined();
-    const detectorCard = await readDetectorCard(detector!.dir);
-    expect(detectorCard.exported?.dtype).toBeDefined();
-    expect(detectorCard.heldOut.auc).toBeGreaterThan(0.9);
+    const probe = await readProbeFolder(detector!.dir);
+    expect(probe.card.measured.test['own-generator vs utkface']!['pipeline/clean']!.auc).toBeGreaterThan(0.9);
+    expect(Object.keys(probe.card.measured.test).length).toBeGreaterThanOrEqual(3);
+    // The first detector stays, for comparison.
+    const legacyCard = await readDetectorCard(join(BUILT_IN_MODELS_DIR, LEGACY_DETECTOR_NAME));
+    expect(legacyCard.exported?.dtype).toBeDefined();
     expect(await folderBytes(BUILT_IN_MODELS_DIR)).toBeLessThanOrEqual(25e6);
     const readme = await readFile(join(BUILT_IN_MODELS_DIR, 'README.md'), 'utf8');
     expect(readme).toMatch(/non-commercial/i);
@@ -64,9 +68,9 @@ describe('shipped models', () => {
     expect(mean).toBeLessThan(235);
   }, 300_000);
 
-  it('the built-in detector tells held-out real UTKFace photos from fresh built-in fakes as well as its card says', async (ctx) => {
+  it('the legacy detector tells held-out real UTKFace photos from fresh built-in fakes as well as its card says', async (ctx) => {
     const utkface = requireUtkface(ctx);
-    const detectorDir = builtInDetector()!.dir;
+    const detectorDir = join(BUILT_IN_MODELS_DIR, LEGACY_DETECTOR_NAME);
     const card = await readDetectorCard(detectorDir);
     // Reals the detector never saw: it trained on `count` photos spread evenly over the folder.
     const all = await listImages(utkface, 'real');
@@ -95,11 +99,11 @@ describe('shipped models', () => {
     const photo = join(utkface, (await readdir(utkface)).sort()[1]!);
     const result = await runCli(['detect', photo, '--json']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/using the built-in detector detector-utkface/);
+    expect(result.stderr).toMatch(/using the built-in detector detector-probe/);
     const parsed = JSON.parse(result.stdout) as { detector: { kind: string; source: string }; results: { verdict: string; faces: unknown[] }[] };
     expect(parsed.detector.kind).toBe('detector');
-    expect(parsed.detector.source).toBe('builtin:detector-utkface');
+    expect(parsed.detector.source).toBe('builtin:detector-probe');
     expect(parsed.results[0]!.faces.length).toBe(1);
-    expect(['real', 'fake']).toContain(parsed.results[0]!.verdict);
+    expect(['real', 'fake', 'uncertain']).toContain(parsed.results[0]!.verdict);
   }, 300_000);
 });

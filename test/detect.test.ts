@@ -117,7 +117,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       expect(d.ms).toBeGreaterThan(0);
       if (d.faces.length === 0) {
         // The SSD misses about one UTKFace crop in ten (see src/faces/detect.ts).
-        expect(d).toMatchObject({ verdict: 'no-face', confidence: null });
+        expect(d).toMatchObject({ verdict: 'uncertain', reason: { code: 'no-face' }, confidence: null });
         continue;
       }
       withFace++;
@@ -129,7 +129,10 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       }
       const deciding = Math.max(...d.faces.map((f) => f.pFake));
       expect(d.verdict).toBe(deciding >= d.detector.threshold ? 'fake' : 'real');
-      expect(d.confidence).toBeCloseTo(Math.abs(deciding - 0.5) + 0.5, 12);
+      // Confidence: the calibrated probability that the verdict is right.
+      expect(d.confidence).toBeCloseTo(d.verdict === 'fake' ? deciding : 1 - deciding, 3);
+      expect(d.reason).toBeNull();
+      expect(d.explanation).toMatch(d.verdict === 'fake' ? /Likely generated/ : /No sign of a generated face/);
     }
     expect(withFace).toBeGreaterThanOrEqual(3);
     expect(tf.getBackend()).toBe('wasm');
@@ -160,11 +163,12 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
     expect(d.faces[0]!.pFake).toBeLessThan(1);
   }, 600_000);
 
-  it('says no-face for a picture without a face, and scores the whole picture when asked', async () => {
+  it('is uncertain (no face) for a picture without a face, and scores the whole picture when asked', async () => {
     const pattern = join(work, 'pattern.jpg');
     writeFileSync(pattern, await syntheticJpeg(160, 120));
     const d = await detectImage(pattern, { detector: detectorDir });
-    expect(d).toMatchObject({ verdict: 'no-face', confidence: null, faces: [], wholeImage: null });
+    expect(d).toMatchObject({ verdict: 'uncertain', reason: { code: 'no-face' }, confidence: null, faces: [], wholeImage: null });
+    expect(d.explanation).toMatch(/No face was found/);
     expect(d.note).toMatch(/no face found/);
     const whole = await detectImage(pattern, { detector: detectorDir, wholeImage: true });
     expect(whole.wholeImage!.pFake).toBeGreaterThanOrEqual(0);
@@ -266,7 +270,7 @@ describe.skipIf(!UTKFACE_DIR)('detection on real faces with real models', () => 
       const mp4 = join(work, 'fake.mp4');
       ffmpeg('-framerate', '1', '-i', join(fakesDir, 'fake_%d.png'), '-frames:v', '30', '-vf', 'fps=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', mp4);
       const d = await detect(mp4, { detector: detectorDir });
-      expect(d).toMatchObject({ kind: 'video', verdict: 'no-face', pFake: null, keyFrames: [] });
+      expect(d).toMatchObject({ kind: 'video', verdict: 'uncertain', reason: { code: 'no-face' }, pFake: null, keyFrames: [] });
       expect((d as { note?: string }).note).toMatch(/no face found in 6 frames/);
       const whole = await detectVideo(mp4, { detector: detectorDir, wholeImage: true });
       expect(whole.frames.every((f) => f.wholeFrame === true && f.pFake !== null)).toBe(true);

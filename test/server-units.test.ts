@@ -1,6 +1,11 @@
-/** The server's pure parts: content sniffing, the bounded queue, jobs, run ids, interpolation. */
+/** The server's pure parts: content sniffing, the bounded queue, jobs, run ids, interpolation, and the OpenAPI document against the types. */
+import { readFileSync } from 'node:fs';
+// fastify's own JSON-schema validator (a dependency of fastify), in its draft 2020-12 flavour, which OpenAPI 3.1 uses.
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import type { DetectorAbout, DetectorInfo, FaceResult, FrameResult, ImageDetection, VideoDetection } from '../src/detect/types.js';
 import type { Job, JobEvents, MetricsPoint } from '../src/server/api-types.js';
+import { OPENAPI_FILE } from '../src/server/index.js';
 import { slerp } from '../src/server/generate.js';
 import { HttpError, toHttpResponse } from '../src/server/http-error.js';
 import { JobStore, type JobOutcome } from '../src/server/jobs.js';
@@ -160,5 +165,93 @@ describe('slerp', () => {
     expect(mid[0]).toBeCloseTo(mid[1]!, 6);
     // Parallel vectors: a straight line.
     expect(Array.from(slerp(a, Float32Array.from([6, 0, 0]), 0.5))).toEqual([4.5, 0, 0]);
+  });
+});
+
+describe('openapi.json against the detection types', () => {
+  const doc = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; enum?: string[] }> } };
+  const schemas = doc.components.schemas;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ ...doc, $id: 'openapi.json' });
+  const validate = (name: string, value: unknown) => {
+    const check = ajv.getSchema(`openapi.json#/components/schemas/${name}`)!;
+    expect(check(value), `${name}: ${ajv.errorsText(check.errors)}`).toBe(true);
+  };
+
+  // Every field of each type, optional ones included (Required<> makes tsc insist on them all).
+  const about = {
+    summary: 'a pretrained image network with a real-vs-fake layer on top',
+    trainedOn: 'real photos and generated faces',
+    outsideResults: 'right on 91 of 100 outside photos',
+    limits: ['It looks only at faces.'],
+    calibratedOn: 'calibrated on photos and fakes made by others',
+  } satisfies Required<DetectorAbout>;
+  const detector = { kind: 'detector', source: 'builtin:detector-probe', name: 'detector detector-probe', threshold: 0.5, inputSize: 224, about } satisfies Required<DetectorInfo>;
+  const face = {
+    box: { x: 10, y: 12, width: 80, height: 90, score: 0.99 },
+    pFake: 0.5,
+    verdict: 'uncertain',
+    reason: { code: 'near-threshold', message: 'The score is too close to the line between real and fake to call either way.' },
+    map: { grid: 2, values: [0.1, 0.9, 0.5, 0.4], region: { x: 0, y: 0, width: 100, height: 100 } },
+  } satisfies Required<FaceResult>;
+  const image = {
+    kind: 'image',
+    file: 'a.jpg',
+    width: 200,
+    height: 200,
+    faces: [face],
+    wholeImage: null,
+    verdict: 'uncertain',
+    reason: face.reason,
+    confidence: null,
+    explanation: "Can't tell. The score is too close to the line between real and fake to call either way.",
+    detector,
+    ms: 40,
+    note: 'one face',
+  } satisfies Required<ImageDetection>;
+  const frame = { index: 0, timeSeconds: 0, faces: [{ box: face.box, pFake: 0.9, verdict: 'fake' }], pFake: 0.9, wholeFrame: false } satisfies Required<FrameResult>;
+  const video = {
+    kind: 'video',
+    file: 'a.mp4',
+    durationSeconds: 2,
+    width: 640,
+    height: 480,
+    framesAnalysed: 1,
+    framesWithFaces: 1,
+    frames: [frame],
+    pFake: 0.9,
+    verdict: 'fake',
+    reason: null,
+    confidence: 0.9,
+    explanation: 'Likely generated.',
+    rule: 'the confident strategy',
+    keyFrames: [0],
+    detector,
+    ms: 900,
+    strategy: 'confident-fake',
+    sampling: '2 fps',
+    note: 'a note',
+  } satisfies Required<VideoDetection>;
+
+  it('documents exactly the fields of each type', () => {
+    const cases: Array<[string, object]> = [['DetectorAbout', about], ['DetectorInfo', detector], ['FaceResult', face], ['ImageDetection', image], ['FrameResult', frame], ['VideoDetection', video]];
+    for (const [name, value] of cases) expect(Object.keys(schemas[name]!.properties!).sort(), name).toEqual(Object.keys(value).sort());
+  });
+
+  it('accepts results of every shape: uncertain with a reason, fake, no face with the whole image scored', () => {
+    validate('ImageDetection', image);
+    validate('VideoDetection', video);
+    validate('ImageDetection', { ...image, faces: [], wholeImage: { pFake: 0.8, verdict: 'fake' }, verdict: 'fake', reason: null, confidence: 0.8 } satisfies ImageDetection);
+    validate('ImageDetection', { ...image, faces: [], verdict: 'uncertain', reason: { code: 'no-face', message: 'No face was found.' } } satisfies ImageDetection);
+    const { about: _about, ...withoutAbout } = detector;
+    validate('DetectorInfo', withoutAbout);
+  });
+
+  it("has no 'no-face' verdict: the three verdicts, and no-face as a reason", () => {
+    expect(schemas['Verdict']!.enum).toEqual(['real', 'fake', 'uncertain']);
+    const check = ajv.getSchema('openapi.json#/components/schemas/ImageDetection')!;
+    expect(check({ ...image, verdict: 'no-face' })).toBe(false);
+    expect(check({ ...image, reason: { code: 'too-blurry', message: 'x' } })).toBe(false);
+    expect(check({ ...image, faces: [{ ...face, map: { grid: 2, values: [2], region: face.map.region } }] })).toBe(false);
   });
 });

@@ -6,9 +6,11 @@
 import { request as httpRequest } from 'node:http';
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+// fastify's own JSON-schema validator, draft 2020-12 (OpenAPI 3.1's), to hold real answers against openapi.json.
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageDetection, Job, JobAccepted, RunDetail, RunList, Health, MetricsPoint, SampleGrid } from '../src/server/api-types.js';
+import type { ImageDetection, Job, JobAccepted, VideoDetection, RunDetail, RunList, Health, MetricsPoint, SampleGrid } from '../src/server/api-types.js';
 import { generateFromRun } from '../src/generate/index.js';
 import { builtInDetector, builtInGenerator } from '../src/models/builtin.js';
 import { readModelPackCard, type ModelPackCard } from '../src/models/pack.js';
@@ -64,6 +66,26 @@ function rawGet(url: string, path: string, headers: Record<string, string> = {})
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Fails unless `value` is what openapi.json says the schema `name` looks like. */
+const openapi = new Ajv2020({ strict: false, allErrors: true }).addSchema({ ...JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')), $id: 'openapi.json' });
+function expectDocumented(name: string, value: unknown): void {
+  const check = openapi.getSchema(`openapi.json#/components/schemas/${name}`)!;
+  expect(check(value), `the answer does not match openapi.json's ${name}: ${openapi.errorsText(check.errors)}`).toBe(true);
+}
+
+/** The verdict fields every detection answer has: a reason and no confidence exactly when uncertain, and a sentence for people. */
+function expectVerdictFields(result: ImageDetection | VideoDetection): void {
+  expect(['real', 'fake', 'uncertain']).toContain(result.verdict);
+  if (result.verdict === 'uncertain') {
+    expect(result.reason).toMatchObject({ code: expect.stringMatching(/^(no-face|face-too-small|out-of-range|near-threshold)$/), message: expect.stringMatching(/\w/) });
+    expect(result.confidence).toBeNull();
+  } else {
+    expect(result.reason).toBeNull();
+    expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+  }
+  expect(result.explanation).toMatch(/\w/);
 }
 
 afterAll(() => work.cleanup());
@@ -241,9 +263,13 @@ describe.skipIf(!BUILT_IN)('the server with the built-in models and no runs', ()
     expect(response.status, await response.clone().text()).toBe(200);
     const result = (await response.json()) as ImageDetection;
     expect(result.faces.length).toBeGreaterThanOrEqual(1);
-    expect(['real', 'fake', 'uncertain']).toContain(result.verdict);
+    expectVerdictFields(result);
+    expectDocumented('ImageDetection', result);
     expect(result.detector).toMatchObject({ kind: 'detector', source: `builtin:${BUILT_IN!.detector.name}` });
     expect(result.detector.name).toContain(BUILT_IN!.detector.name);
+    // The built-in detector says what it is in plain words, and where it looks on each face.
+    expect(result.detector.about?.limits.length).toBeGreaterThanOrEqual(1);
+    for (const face of result.faces) if (face.map) expect(face.map.values).toHaveLength(face.map.grid ** 2);
     expect(leftoverUploads(tmpDir)).toEqual([]);
   });
 });
@@ -418,8 +444,8 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     expect(result).toMatchObject({ kind: 'image', file: 'face photo.jpg', width: 200, height: 200 });
     expect(result.faces.length).toBeGreaterThanOrEqual(1);
     for (const face of result.faces) expect(face.pFake).toBeGreaterThanOrEqual(0);
-    expect(['real', 'fake', 'uncertain']).toContain(result.verdict);
-    expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+    expectVerdictFields(result);
+    expectDocumented('ImageDetection', result);
     // No --detector: the built-in detector decides before any run's discriminator, and the answer says which.
     const { defaultRun } = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
     const builtIn = builtInDetector();
@@ -433,6 +459,8 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
       expect(((await (await fetch(`${url}/api/runs`)).json()) as RunList).defaultDetector).toBe(`discriminator of run ${defaultRun}`);
       const fallback = (await (await postFile(`${url}/api/detect`, readFileSync(photo!), 'a.jpg')).json()) as ImageDetection;
       expect(fallback.detector).toMatchObject({ kind: 'discriminator', source: join(runsDir, defaultRun!) });
+      expectVerdictFields(fallback);
+      expectDocumented('ImageDetection', fallback);
     } finally {
       restoreModels();
     }
@@ -476,10 +504,18 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
       expect(job.result).toMatchObject({ kind: 'video', file: 'faces.mp4', width: 200, height: 200 });
       expect(job.result!.frames.length).toBeGreaterThanOrEqual(3);
       expect(job.result!.framesWithFaces).toBeGreaterThanOrEqual(1);
+      expectVerdictFields(job.result!);
+      expectDocumented('Job', job);
       expect(job.keyFrames.length).toBe(Math.min(job.result!.keyFrames.length, 6));
-      const thumb = await fetch(`${url}${job.keyFrames[0]!.url}`);
-      expect(thumb.headers.get('content-type')).toBe('image/jpeg');
-      expect(await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).toMatchObject({ format: 'jpeg', width: 200 });
+      // Key frames are the frames that drove the decision: none when no frame could be judged.
+      if (job.keyFrames.length === 0) {
+        expect(job.result).toMatchObject({ verdict: 'uncertain', pFake: null });
+        console.warn(`no frame of the 2-second video could be judged (${job.result!.reason?.message}): no thumbnail to check`);
+      } else {
+        const thumb = await fetch(`${url}${job.keyFrames[0]!.url}`);
+        expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+        expect(await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).toMatchObject({ format: 'jpeg', width: 200 });
+      }
       // The same job by polling, and nothing left behind.
       expect(((await (await fetch(`${url}${accepted.statusUrl}`)).json()) as Job).status).toBe('done');
       expect(leftoverUploads(tmpDir)).toEqual([]);

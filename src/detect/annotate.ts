@@ -16,13 +16,32 @@ import type { FaceResult, ImageDetection, VideoDetection } from './types.js';
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const FONT = 'font-family="DejaVu Sans, Arial, Helvetica, sans-serif"';
 
+/**
+ * Where the detector looks: each region of the face crop tinted red in proportion to
+ * its p(fake) (none below 0.2: the face stays visible), blue where it looks real.
+ */
+export function mapCells(map: NonNullable<FaceResult['map']>): string {
+  const cell = { w: map.region.width / map.grid, h: map.region.height / map.grid };
+  const out: string[] = [];
+  map.values.forEach((p, i) => {
+    const x = map.region.x + (i % map.grid) * cell.w;
+    const y = map.region.y + Math.floor(i / map.grid) * cell.h;
+    const strength = Math.abs(p - 0.5) * 2;
+    if (strength < 0.2) return;
+    const fill = p >= 0.5 ? '#f22' : '#28f';
+    out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${cell.w.toFixed(1)}" height="${cell.h.toFixed(1)}" fill="${fill}" fill-opacity="${(0.45 * strength).toFixed(2)}"/>`);
+  });
+  return out.join('');
+}
+
 /** The overlay: boxes, labels and a verdict banner, for a width x height picture. */
 export function overlaySvg(width: number, height: number, faces: FaceResult[], banner: string, bannerFake: boolean | null): string {
   const unit = Math.max(1, Math.min(width, height) / 240);
   const font = Math.round(11 * unit);
   const parts: string[] = [];
   for (const face of faces) {
-    const colour = face.verdict === 'fake' ? '#e22' : '#2b2';
+    const colour = face.verdict === 'fake' ? '#e22' : face.verdict === 'uncertain' ? '#c80' : '#2b2';
+    if (face.map) parts.push(mapCells(face.map));
     const { x, y, width: w, height: h } = face.box;
     parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${(2 * unit).toFixed(1)}"/>`);
     const label = `${face.verdict} ${face.pFake.toFixed(2)}`;
@@ -47,9 +66,10 @@ export async function drawOverlay(rgb: RgbImage, faces: FaceResult[], banner: st
 }
 
 function imageBanner(d: ImageDetection): string {
-  if (d.verdict === 'no-face') return 'no face found';
-  const p = d.faces.length > 0 ? Math.max(...d.faces.map((f) => f.pFake)) : d.wholeImage!.pFake;
-  return `${d.verdict.toUpperCase()} p(fake) ${p.toFixed(2)}${d.faces.length === 0 ? ' (whole image)' : ''} - ${d.detector.name}`;
+  if (d.verdict === 'uncertain') return `CAN'T TELL: ${d.reason?.message ?? ''}`;
+  const word = d.verdict === 'fake' ? 'LIKELY FAKE' : 'NO SIGN OF A FAKE';
+  const confidence = d.confidence === null ? '' : `, confidence ${Math.round(d.confidence * 100)}%`;
+  return `${word}${confidence}${d.faces.length === 0 ? ' (whole image)' : ''} - ${d.detector.name}`;
 }
 
 /** A file stem for outputs: the input's name without extension, made unique within `used`. */
@@ -66,7 +86,7 @@ export async function writeImageAnnotation(dir: string, stem: string, detection:
   await mkdir(dir, { recursive: true });
   const rgb = await decodeRgb(detection.file);
   const out = join(dir, `${stem}.annotated.png`);
-  await writeFileAtomic(out, await drawOverlay(rgb, detection.faces, imageBanner(detection), detection.verdict === 'no-face' ? null : detection.verdict === 'fake'));
+  await writeFileAtomic(out, await drawOverlay(rgb, detection.faces, imageBanner(detection), detection.verdict === 'uncertain' ? null : detection.verdict === 'fake'));
   return out;
 }
 

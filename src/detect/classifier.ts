@@ -12,7 +12,9 @@ import { builtInDetector } from '../models/builtin.js';
 import { loadLayersModel } from '../models/io.js';
 import { loadRunModel } from '../train/checkpoint.js';
 import { readDetectorCard, type DetectorCard } from './card.js';
+import { inputToBytes } from './augment.js';
 import { applyPlatt } from './metrics.js';
+import { describeProbe, isProbeFolder, PROBE_FILE, probeScorer, readProbeFolder, type FaceAnalysis } from './probe-classifier.js';
 import type { DetectorInfo } from './types.js';
 
 /**
@@ -32,6 +34,15 @@ export interface FaceClassifier {
   score(crops: Float32Array[]): number[];
   /** The detector's card, for a trained detector. */
   card?: DetectorCard;
+  /**
+   * Detectors that can say more (the probe): per crop, the calibrated p(fake), whether
+   * the face lies outside what the detector was trained on, and optionally the region map.
+   */
+  analyse?(crops: Float32Array[], withMap: boolean): FaceAnalysis[];
+  /** Faces smaller than this (px across, in the image) are too small to judge. */
+  minFaceSide?: number;
+  /** Calibrated p(fake) within this of the threshold is too close to call. */
+  uncertainBand?: number;
   dispose(): void;
 }
 
@@ -73,6 +84,31 @@ export async function loadDetectorClassifier(dir: string): Promise<FaceClassifie
   };
 }
 
+/** A probe detector folder (probe.json): the shipped backbone plus a calibrated linear probe. */
+export async function loadProbeClassifier(dir: string): Promise<FaceClassifier> {
+  const probe = await readProbeFolder(dir);
+  const scorer = await probeScorer(probe);
+  const builtIn = builtInDetector();
+  const toBytes = (crops: Float32Array[]) => crops.map((crop) => inputToBytes(crop));
+  const outside = probe.card.measured.test['all outside gan']?.['pipeline/clean']?.auc;
+  return {
+    info: {
+      kind: 'detector',
+      source: builtIn && resolve(builtIn.dir) === resolve(dir) ? `builtin:${builtIn.name}` : dir,
+      name: `detector ${probe.card.name}${outside === null || outside === undefined ? '' : ` (outside-data AUC ${outside.toFixed(3)})`}`,
+      threshold: probe.threshold,
+      inputSize: probe.card.inputSize,
+      about: describeProbe(probe.card),
+    },
+    cropMargin: probe.card.cropMargin,
+    minFaceSide: probe.card.minFaceSide,
+    uncertainBand: probe.uncertainBand,
+    score: (crops) => scorer.analyse(toBytes(crops), false).map((a) => a.pFake),
+    analyse: (crops, withMap) => scorer.analyse(toBytes(crops), withMap),
+    dispose: () => {},
+  };
+}
+
 /** A run's newest discriminator: p(fake) = 1 - D(crop), threshold 0.5 (D's own decision rule). */
 export async function loadDiscriminatorClassifier(runDir: string): Promise<FaceClassifier> {
   const { model, config, iteration } = await loadRunModel(runDir, 'discriminator');
@@ -101,7 +137,7 @@ const cache = new Map<string, Promise<FaceClassifier>>();
 async function cacheKey(choice: ClassifierChoice): Promise<string> {
   const path = resolve(choice.detector ?? choice.run!);
   // A detector retrained in place (or a run that checkpointed since) is reloaded.
-  const marker = choice.detector ? join(path, 'detector.json') : join(path, 'checkpoints', 'latest.json');
+  const marker = choice.detector ? join(path, isProbeFolder(path) ? PROBE_FILE : 'detector.json') : join(path, 'checkpoints', 'latest.json');
   const mtime = await stat(marker).then((s) => s.mtimeMs, () => 0);
   return `${choice.detector ? 'detector' : 'run'}\0${path}\0${mtime}\0${tf.getBackend()}`;
 }
@@ -121,7 +157,11 @@ export async function loadClassifier(choice: ClassifierChoice): Promise<FaceClas
   const key = await cacheKey(choice);
   let loading = cache.get(key);
   if (!loading) {
-    loading = choice.detector ? loadDetectorClassifier(choice.detector) : loadDiscriminatorClassifier(choice.run!);
+    loading = choice.detector
+      ? isProbeFolder(choice.detector)
+        ? loadProbeClassifier(choice.detector)
+        : loadDetectorClassifier(choice.detector)
+      : loadDiscriminatorClassifier(choice.run!);
     cache.set(key, loading);
     loading.catch(() => cache.delete(key));
   }

@@ -16,12 +16,15 @@ import sharp from 'sharp';
 import { currentEngine, initEngine } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { cropFace, findFaces, type RgbImage } from '../faces/index.js';
+import { squareRegion } from '../faces/detect.js';
 import { decodeRgb } from '../faces/image.js';
 import { probeVideo, readFrames } from '../video/index.js';
 import { aggregateFrameScores } from './aggregate.js';
 import { loadClassifier, type FaceClassifier } from './classifier.js';
 import { sniffMedia } from './sniff.js';
-import type { Detection, DetectOptions, FaceResult, FrameResult, ImageDetection, Verdict, VideoDetection } from './types.js';
+import { confidenceIn, explain, judgeFace, NEAR_THRESHOLD, NO_FACE, type JudgeSettings } from './judge.js';
+import type { FaceAnalysis } from './probe-classifier.js';
+import type { Detection, DetectOptions, FaceResult, FrameResult, ImageDetection, UncertainReason, Verdict, VideoDetection } from './types.js';
 
 export type * from './types.js';
 export { aggregateFrameScores, CONFIDENT_FAKE, CONFIDENT_REAL, type Aggregate } from './aggregate.js';
@@ -45,8 +48,7 @@ async function prepareEngine(opts: DetectOptions): Promise<void> {
 
 /** Boxes are reported to a tenth of a pixel: finer is noise, and JSON stays readable. */
 const tenth = (v: number) => Math.round(v * 10) / 10;
-const confidenceOf = (p: number) => Math.abs(p - 0.5) + 0.5;
-const callFace = (p: number, threshold: number): 'real' | 'fake' => (p >= threshold ? 'fake' : 'real');
+const three = (v: number) => Math.round(v * 1000) / 1000;
 
 /** The image resized (fit 'cover', like the training faces) to size x size, as [-1, 1] floats. */
 async function wholeImageCrop(rgb: RgbImage, size: number): Promise<Float32Array> {
@@ -57,55 +59,86 @@ async function wholeImageCrop(rgb: RgbImage, size: number): Promise<Float32Array
   return Float32Array.from(data, (v) => v / 127.5 - 1);
 }
 
+const settingsOf = (classifier: FaceClassifier): JudgeSettings => ({
+  threshold: classifier.info.threshold,
+  minFaceSide: classifier.minFaceSide ?? 0,
+  uncertainBand: classifier.uncertainBand ?? 0,
+});
+
+/** Calibrated p(fake) of each crop, with the range check and map when the classifier gives them. */
+function analyseCrops(classifier: FaceClassifier, crops: Float32Array[], withMap: boolean): { pFake: number; analysis: FaceAnalysis | null }[] {
+  if (crops.length === 0) return [];
+  if (classifier.analyse) return classifier.analyse(crops, withMap).map((analysis) => ({ pFake: analysis.pFake, analysis }));
+  return classifier.score(crops).map((pFake) => ({ pFake, analysis: null }));
+}
+
 interface ScoredPicture {
   faces: FaceResult[];
-  whole: { pFake: number; verdict: 'real' | 'fake' } | null;
+  whole: ImageDetection['wholeImage'];
 }
 
 /** Finds and scores the faces of one picture; scores the whole picture when none is found and `wholeImage` asks. */
-async function scorePicture(rgb: RgbImage, classifier: FaceClassifier, wholeImage: boolean, scale = 1): Promise<ScoredPicture> {
-  const { inputSize, threshold } = classifier.info;
+async function scorePicture(rgb: RgbImage, classifier: FaceClassifier, opts: { wholeImage: boolean; maps: boolean }, scale = 1): Promise<ScoredPicture> {
+  const { inputSize } = classifier.info;
+  const settings = settingsOf(classifier);
   const boxes = await findFaces(rgb);
   const crops = await Promise.all(boxes.map((box) => cropFace(rgb, box, inputSize, classifier.cropMargin)));
-  const scores = crops.length > 0 ? classifier.score(crops) : [];
-  const faces = boxes.map((box, i): FaceResult => ({
-    box: { x: tenth(box.x * scale), y: tenth(box.y * scale), width: tenth(box.width * scale), height: tenth(box.height * scale), score: box.score },
-    pFake: scores[i]!,
-    verdict: callFace(scores[i]!, threshold),
-  }));
-  if (faces.length > 0 || !wholeImage) return { faces, whole: null };
-  const [pFake] = classifier.score([await wholeImageCrop(rgb, inputSize)]);
-  return { faces, whole: { pFake: pFake!, verdict: callFace(pFake!, threshold) } };
+  const scored = analyseCrops(classifier, crops, opts.maps);
+  const faces = boxes.map((box, i): FaceResult => {
+    const { pFake, analysis } = scored[i]!;
+    const judged = judgeFace(pFake, Math.max(box.width, box.height), analysis, settings);
+    const face: FaceResult = {
+      box: { x: tenth(box.x * scale), y: tenth(box.y * scale), width: tenth(box.width * scale), height: tenth(box.height * scale), score: box.score },
+      pFake: three(pFake),
+      verdict: judged.verdict,
+      ...(judged.reason ? { reason: judged.reason } : {}),
+    };
+    if (analysis?.map) {
+      const region = squareRegion(box, classifier.cropMargin, rgb.width, rgb.height);
+      face.map = {
+        grid: Math.round(Math.sqrt(analysis.map.length)),
+        values: analysis.map.map(three),
+        region: { x: tenth(region.left * scale), y: tenth(region.top * scale), width: tenth(region.width * scale), height: tenth(region.height * scale) },
+      };
+    }
+    return face;
+  });
+  if (faces.length > 0 || !opts.wholeImage) return { faces, whole: null };
+  const [{ pFake, analysis }] = analyseCrops(classifier, [await wholeImageCrop(rgb, inputSize)], false) as [{ pFake: number; analysis: FaceAnalysis | null }];
+  const judged = judgeFace(pFake, Math.min(rgb.width, rgb.height), analysis, settings);
+  return { faces, whole: { pFake: three(pFake), verdict: judged.verdict, ...(judged.reason ? { reason: judged.reason } : {}) } };
+}
+
+/** The picture's verdict: fake if any face is fake; else uncertain if any face is (or none was found); else real. */
+function pictureVerdict(faces: FaceResult[], whole: ImageDetection['wholeImage']): { verdict: Verdict; reason: UncertainReason | null; pFake: number | null } {
+  if (faces.length === 0) {
+    if (!whole) return { verdict: 'uncertain', reason: NO_FACE, pFake: null };
+    return { verdict: whole.verdict, reason: whole.reason ?? null, pFake: whole.pFake };
+  }
+  const fake = faces.filter((f) => f.verdict === 'fake').sort((a, b) => b.pFake - a.pFake)[0];
+  if (fake) return { verdict: 'fake', reason: null, pFake: fake.pFake };
+  const unsure = faces.filter((f) => f.verdict === 'uncertain').sort((a, b) => b.pFake - a.pFake)[0];
+  if (unsure) return { verdict: 'uncertain', reason: unsure.reason ?? null, pFake: unsure.pFake };
+  return { verdict: 'real', reason: null, pFake: Math.max(...faces.map((f) => f.pFake)) };
 }
 
 /**
  * Finds the faces in an image file and scores each. Verdict: fake if any face is
- * called fake (its p(fake) gives the confidence), else real (the most suspicious
- * face gives it); 'no-face' when none is found, unless `wholeImage` scores the
- * whole picture instead. Throws ImageDecodeError for an unreadable file.
+ * called fake; else uncertain (with the reason) when a face cannot be judged or none
+ * is found, unless `wholeImage` scores the whole picture instead; else real.
+ * Throws ImageDecodeError for an unreadable file.
  */
 export async function detectImage(file: string, opts: DetectOptions = {}): Promise<ImageDetection> {
   const started = performance.now();
   await prepareEngine(opts);
   const classifier = await loadClassifier(opts);
   const rgb = await decodeRgb(file);
-  const { faces, whole } = await scorePicture(rgb, classifier, Boolean(opts.wholeImage));
-  let verdict: Verdict;
-  let confidence: number | null;
+  const { faces, whole } = await scorePicture(rgb, classifier, { wholeImage: Boolean(opts.wholeImage), maps: opts.maps ?? true });
+  const { verdict, reason, pFake } = pictureVerdict(faces, whole);
+  const confidence = pFake === null ? null : confidenceIn(verdict, pFake);
   let note: string | undefined;
-  if (faces.length > 0) {
-    const deciding = Math.max(...faces.map((f) => f.pFake));
-    verdict = callFace(deciding, classifier.info.threshold);
-    confidence = confidenceOf(deciding);
-  } else if (whole) {
-    verdict = whole.verdict;
-    confidence = confidenceOf(whole.pFake);
-    note = 'no face found; the whole image was scored';
-  } else {
-    verdict = 'no-face';
-    confidence = null;
-    note = 'no face found (--whole-image scores the whole picture instead)';
-  }
+  if (faces.length === 0) note = whole ? 'no face found; the whole image was scored' : 'no face found (--whole-image scores the whole picture instead)';
+  const what = faces.length === 0 ? 'this image' : faces.length === 1 ? 'the face in this image' : `one of the ${faces.length} faces in this image`;
   return {
     kind: 'image',
     file,
@@ -114,11 +147,21 @@ export async function detectImage(file: string, opts: DetectOptions = {}): Promi
     faces,
     wholeImage: whole,
     verdict,
-    confidence,
+    reason,
+    confidence: confidence === null ? null : three(confidence),
+    explanation: explain(verdict, confidence, reason, verdict === 'real' && faces.length > 1 ? 'every face in this image' : what),
     detector: classifier.info,
     ms: Math.round(performance.now() - started),
     ...(note ? { note } : {}),
   };
+}
+
+/** A frame's score: the most suspicious face that could be judged on size and range, else the whole frame's. */
+function framePFake(faces: FaceResult[], whole: ImageDetection['wholeImage']): number | null {
+  const usable = faces.filter((f) => f.reason?.code !== 'face-too-small' && f.reason?.code !== 'out-of-range');
+  if (usable.length > 0) return Math.max(...usable.map((f) => f.pFake));
+  if (faces.length > 0) return null;
+  return whole && whole.reason?.code !== 'out-of-range' ? whole.pFake : null;
 }
 
 function checkSampling(opts: DetectOptions): void {
@@ -170,12 +213,13 @@ export async function detectVideo(file: string, opts: DetectOptions = {}): Promi
   for await (const frame of readFrames(file, { ...sampling, maxSide: FRAME_MAX_SIDE })) {
     // Boxes are reported in the video's own (display) pixels.
     const scale = info.width / frame.width;
-    const { faces, whole } = await scorePicture(frame, classifier, Boolean(opts.wholeImage), scale);
+    const { faces, whole } = await scorePicture(frame, classifier, { wholeImage: Boolean(opts.wholeImage), maps: false }, scale);
     const result: FrameResult = {
       index: frame.index,
       timeSeconds: frame.timeSeconds,
       faces,
-      pFake: faces.length > 0 ? Math.max(...faces.map((f) => f.pFake)) : (whole?.pFake ?? null),
+      // Faces too small or unlike the training data do not count towards the video's score.
+      pFake: framePFake(faces, whole),
       ...(whole ? { wholeFrame: true } : {}),
     };
     frames.push(result);
@@ -201,24 +245,34 @@ export async function detectVideo(file: string, opts: DetectOptions = {}): Promi
     sampling: samplingWords,
   };
   if (!aggregate) {
+    const unjudged = frames.flatMap((f) => f.faces).find((f) => f.reason)?.reason;
+    const reason = framesWithFaces > 0 && unjudged ? unjudged : NO_FACE;
     return {
       ...base,
       pFake: null,
-      verdict: 'no-face',
+      verdict: 'uncertain',
+      reason,
       confidence: null,
+      explanation: explain('uncertain', null, reason, 'this video'),
       rule: 'no frame had a face to score',
       keyFrames: [],
       ms: Math.round(performance.now() - started),
-      note: `no face found in ${frames.length} frames (${clock(firstTime)}-${clock(lastTime)}); --whole-image scores whole frames instead`,
+      note: framesWithFaces > 0 ? `no face in ${frames.length} frames could be judged` : `no face found in ${frames.length} frames (${clock(firstTime)}-${clock(lastTime)}); --whole-image scores whole frames instead`,
     };
   }
   const keyFrames = [...scored].sort((a, b) => b.p - a.p || a.i - b.i).slice(0, KEY_FRAMES).map((s) => s.i);
   const wholeFrames = scored.length - framesWithFaces;
+  const settings = settingsOf(classifier);
+  const videoVerdict: Verdict = Math.abs(aggregate.pFake - settings.threshold) < settings.uncertainBand ? 'uncertain' : aggregate.pFake >= settings.threshold ? 'fake' : 'real';
+  const videoReason = videoVerdict === 'uncertain' ? NEAR_THRESHOLD : null;
+  const videoConfidence = confidenceIn(videoVerdict, aggregate.pFake);
   return {
     ...base,
-    pFake: aggregate.pFake,
-    verdict: callFace(aggregate.pFake, classifier.info.threshold),
-    confidence: confidenceOf(aggregate.pFake),
+    pFake: three(aggregate.pFake),
+    verdict: videoVerdict,
+    reason: videoReason,
+    confidence: videoConfidence === null ? null : three(videoConfidence),
+    explanation: explain(videoVerdict, videoConfidence, videoReason, 'the face in this video'),
     rule: aggregate.rule + (wholeFrames > 0 ? `; ${wholeFrames} frame${wholeFrames === 1 ? '' : 's'} without a face scored whole` : ''),
     strategy: aggregate.strategy,
     keyFrames,

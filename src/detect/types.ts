@@ -3,7 +3,30 @@
  * `detectVideo` in src/detect/index.ts), the CLI (`fakeface detect`) and the
  * web app (`POST /api/detect`). Probabilities are p(fake) in [0, 1].
  */
-export type Verdict = 'real' | 'fake' | 'uncertain' | 'no-face';
+export type Verdict = 'real' | 'fake' | 'uncertain';
+
+/** Why a face, an image or a video could not be judged. */
+export type UncertainCode = 'no-face' | 'face-too-small' | 'out-of-range' | 'near-threshold';
+
+export interface UncertainReason {
+  code: UncertainCode;
+  /** In plain words, e.g. "The face is too small to judge (24 pixels across; at least 40 are needed)." */
+  message: string;
+}
+
+/** What a person needs to know about the detector that decided, in plain words. */
+export interface DetectorAbout {
+  /** e.g. "fakeface's built-in detector (a pretrained image network with a real-vs-fake layer on top)". */
+  summary: string;
+  /** What it learned from. */
+  trainedOn: string;
+  /** How it did on photos and fakes made by others that it never saw, e.g. "right on 91 of 100 ...". */
+  outsideResults: string;
+  /** Where it is known to fail. */
+  limits: string[];
+  /** Whether the confidence shown is calibrated on outside data. */
+  calibratedOn: string;
+}
 
 /** Which classifier scored the faces. */
 export interface DetectorInfo {
@@ -17,6 +40,8 @@ export interface DetectorInfo {
   threshold: number;
   /** Side of the square face crop the classifier reads. */
   inputSize: number;
+  /** Plain-words description (detectors with a card that says so: the built-in one). */
+  about?: DetectorAbout;
 }
 
 export interface FaceBox {
@@ -30,8 +55,17 @@ export interface FaceBox {
 
 export interface FaceResult {
   box: FaceBox;
+  /** Calibrated p(fake). */
   pFake: number;
-  verdict: 'real' | 'fake';
+  verdict: Verdict;
+  /** Set when verdict is 'uncertain'. */
+  reason?: UncertainReason;
+  /**
+   * Where the detector looks (detectors that can say): p(fake) of each region of the
+   * face crop, `grid` x `grid` cells row by row, over the crop square `region`
+   * (image pixels; it may reach past the face box by the crop margin).
+   */
+  map?: { grid: number; values: number[]; region: { x: number; y: number; width: number; height: number } };
 }
 
 export interface ImageDetection {
@@ -40,12 +74,19 @@ export interface ImageDetection {
   width: number;
   height: number;
   faces: FaceResult[];
-  /** Whole-image score, when no face was found and `wholeImage` was asked for (or the classifier reads whole images). */
-  wholeImage: { pFake: number; verdict: 'real' | 'fake' } | null;
-  /** Overall verdict: fake if any face is fake (with the highest p(fake) as confidence), no-face when none was found. */
+  /** Whole-image score, when no face was found and `wholeImage` was asked for; it decides the verdict unless uncertain. */
+  wholeImage: { pFake: number; verdict: Verdict; reason?: UncertainReason } | null;
+  /**
+   * Overall verdict: fake if any face is called fake; else uncertain if any face
+   * could not be judged (or none was found); else real.
+   */
   verdict: Verdict;
-  /** Confidence of the overall verdict, in [0.5, 1] (|p - 0.5| + 0.5 of the deciding score), null for no-face. */
+  /** Why the verdict is uncertain (null otherwise). */
+  reason: UncertainReason | null;
+  /** Calibrated probability that the verdict is right (p(fake) for fake, 1 - p(fake) for real); null when uncertain. */
   confidence: number | null;
+  /** The verdict in one or two plain sentences, for people. */
+  explanation: string;
   detector: DetectorInfo;
   ms: number;
 }
@@ -71,7 +112,9 @@ export interface VideoDetection {
   /** Video-level p(fake), from the aggregation rule below. */
   pFake: number | null;
   verdict: Verdict;
+  reason: UncertainReason | null;
   confidence: number | null;
+  explanation: string;
   /** The documented aggregation rule, in words (e.g. the DFDC "confident strategy"). */
   rule: string;
   /** Indices (into `frames`) of the frames that drove the decision, most suspicious first. */
@@ -89,6 +132,8 @@ export interface DetectOptions {
   run?: string;
   /** Score the whole image when no face is found. */
   wholeImage?: boolean;
+  /** Images: give each face's region map (detectors that can). @default true */
+  maps?: boolean;
   /** Video: frames per second to sample, or a number of frames spread over the video. */
   fps?: number;
   frames?: number;

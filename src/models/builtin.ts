@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const BUILT_IN_MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
 export const BUILT_IN_GENERATOR_NAME = 'dcgan64-utkface';
-export const BUILT_IN_DETECTOR_NAME = 'detector-utkface';
+export const BUILT_IN_DETECTOR_NAME = 'detector-probe';
+/** The first built-in detector (a small CNN on our own DCGAN's faces), kept for comparison: `--detector models/detector-utkface`. */
+export const LEGACY_DETECTOR_NAME = 'detector-utkface';
 
 export interface BuiltInModel {
   name: string;
@@ -27,4 +29,4 @@ function builtIn(name: string, marker: string): BuiltInModel | null {
 export const builtInGenerator = (): BuiltInModel | null => builtIn(BUILT_IN_GENERATOR_NAME, 'fakeface-model.json');
 
 /** The shipped detector folder, or null when this install has none. */
-export const builtInDetector = (): BuiltInModel | null => builtIn(BUILT_IN_DETECTOR_NAME, 'detector.json');
+export const builtInDetector = (): BuiltInModel | null => builtIn(BUILT_IN_DETECTOR_NAME, 'probe.json');

@@ -30,8 +30,9 @@ function row(result: Detection | FailedInput): string[] {
   if (result.kind === 'error') return [result.file, '-', '-', '-', 'error', result.error];
   if (result.kind === 'image') {
     const p = result.faces.length > 0 ? Math.max(...result.faces.map((f) => f.pFake)) : (result.wholeImage?.pFake ?? null);
-    const faces = result.faces.map((f, i) => `face ${i + 1}: ${f.pFake.toFixed(2)} at ${Math.round(f.box.x)},${Math.round(f.box.y)} ${Math.round(f.box.width)}x${Math.round(f.box.height)}`);
-    return [result.file, 'image', String(result.faces.length), pct(p), result.verdict, result.note ?? faces.join('; ')];
+    const faces = result.faces.map((f, i) => `face ${i + 1}: ${f.pFake.toFixed(2)} ${f.verdict} at ${Math.round(f.box.x)},${Math.round(f.box.y)} ${Math.round(f.box.width)}x${Math.round(f.box.height)}`);
+    const detail = [result.reason?.message, result.note, faces.join('; ')].filter(Boolean).join(' ');
+    return [result.file, 'image', String(result.faces.length), pct(p), result.verdict, detail];
   }
   return [
     result.file,
@@ -39,7 +40,7 @@ function row(result: Detection | FailedInput): string[] {
     `${result.framesWithFaces}/${result.framesAnalysed} frames`,
     pct(result.pFake),
     result.verdict,
-    result.note ?? `${result.rule}; key frames at ${result.keyFrames.map((k) => `${result.frames[k]!.timeSeconds.toFixed(1)}s`).join(', ')}`,
+    result.reason?.message ?? result.note ?? `${result.rule}; key frames at ${result.keyFrames.map((k) => `${result.frames[k]!.timeSeconds.toFixed(1)}s`).join(', ')}`,
   ];
 }
 
@@ -53,7 +54,7 @@ export function registerDetect(program: Command): void {
     .option('--whole-image', 'score the whole picture (or frame) when no face is found')
     .option('--fps <n>', 'video: frames per second to analyse (default 2, at most 120 frames)')
     .option('--frames <n>', 'video: analyse this many frames, spread evenly over it')
-    .option('--annotate <dir>', 'write each image with boxes and p(fake) drawn, and for videos the key frames and a timeline (SVG)')
+    .option('--annotate <dir>', 'write each image with boxes, verdicts and the region map (red: looks generated, blue: looks real) drawn, and for videos the key frames and a timeline (SVG)')
     .option('--json', 'print JSON ({detector, results: [...]}) instead of a table');
   withEngineOptions(command);
   command.addHelpText(
@@ -119,6 +120,7 @@ export function registerDetect(program: Command): void {
         process.stdout.write(JSON.stringify({ detector, results }, null, 2) + '\n');
       } else {
         if (detector) info(`fakeface: ${detector.name}; p(fake) >= ${detector.threshold.toFixed(3)} is called fake`);
+        if (detector?.about) info(`fakeface: measured on outside data: ${detector.about.outsideResults}`);
         process.stdout.write(formatTable(['file', 'kind', 'faces', 'p(fake)', 'verdict', 'detail'], results.map(row)) + '\n');
       }
       return failed > 0 ? 1 : 0;
