@@ -89,7 +89,7 @@ async function scorePicture(rgb: RgbImage, classifier: FaceClassifier, opts: { w
     const judged = judgeFace(pFake, Math.max(box.width, box.height), analysis, settings);
     const face: FaceResult = {
       box: { x: tenth(box.x * scale), y: tenth(box.y * scale), width: tenth(box.width * scale), height: tenth(box.height * scale), score: box.score },
-      pFake: three(pFake),
+      pFake,
       verdict: judged.verdict,
       ...(judged.reason ? { reason: judged.reason } : {}),
     };
@@ -106,7 +106,7 @@ async function scorePicture(rgb: RgbImage, classifier: FaceClassifier, opts: { w
   if (faces.length > 0 || !opts.wholeImage) return { faces, whole: null };
   const [{ pFake, analysis }] = analyseCrops(classifier, [await wholeImageCrop(rgb, inputSize)], false) as [{ pFake: number; analysis: FaceAnalysis | null }];
   const judged = judgeFace(pFake, Math.min(rgb.width, rgb.height), analysis, settings);
-  return { faces, whole: { pFake: three(pFake), verdict: judged.verdict, ...(judged.reason ? { reason: judged.reason } : {}) } };
+  return { faces, whole: { pFake, verdict: judged.verdict, ...(judged.reason ? { reason: judged.reason } : {}) } };
 }
 
 /** The picture's verdict: fake if any face is fake; else uncertain if any face is (or none was found); else real. */
@@ -268,7 +268,7 @@ export async function detectVideo(file: string, opts: DetectOptions = {}): Promi
   const videoConfidence = confidenceIn(videoVerdict, aggregate.pFake);
   return {
     ...base,
-    pFake: three(aggregate.pFake),
+    pFake: aggregate.pFake,
     verdict: videoVerdict,
     reason: videoReason,
     confidence: videoConfidence === null ? null : three(videoConfidence),
