@@ -38,6 +38,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -62,10 +63,12 @@ const SETS = [
     repo: 'bhunakit/HeadshotClassification',
     commit: 'd9c8a26912a5a1f866855801ac319f365855b8ee',
     licence: 'unstated (no licence file)',
+    reencode: { format: 'jpeg', quality: 90 },
     notes: [
       'Fakes: thispersondoesnotexist.com images resized to 128x128 with PIL and saved as JPEG (get_fake_data.py); README names StyleGAN2.',
       'Reals: FFHQ (README). They are 128x128 PNG files named *.jpg (FFHQ thumbnails128x128); this script names them by their true format.',
-      'FORMAT SHORTCUT: every real is PNG, every fake is JPEG. A detector can separate the classes by compression alone.',
+      'FORMAT SHORTCUT in the source: every real is PNG, every fake is JPEG, so a detector could separate the classes by compression alone.',
+      'This script removes it: both classes are decoded and re-encoded alike as JPEG quality 90 (reencode below), so the fakes carry two JPEG passes and the reals one.',
       'data_crossval/ (another 1000+1000) is not used.',
     ],
     classes: {
@@ -259,7 +262,7 @@ function bump(obj, key) {
 }
 
 // ---------------------------------------------------------------- build
-function buildSet(set, opts) {
+async function buildSet(set, opts) {
   const gitDir = path.join(opts.mirrors, set.repo.replace('/', '+'), 'repo');
   if (!fs.existsSync(gitDir)) {
     console.log(`SKIP ${set.name}: mirror of ${set.repo} not found at ${gitDir}`);
@@ -316,18 +319,30 @@ function buildSet(set, opts) {
       for (let k = 2; usedNames.has(name); k++) name = `${sanitize(rel)}_${k}.${info.ext}`;
       usedNames.add(name);
       const srcExt = (c.path.match(/\.([^./]+)$/) || [, ''])[1].toLowerCase().replace('jpeg', 'jpg');
-      if (srcExt !== info.ext) extMismatch++;
-      fs.writeFileSync(path.join(clsDir, name), data);
+      if (srcExt !== info.ext && !set.reencode) extMismatch++;
+      let bytes = data;
+      if (set.reencode) {
+        try {
+          bytes = await sharp(data).removeAlpha().jpeg({ quality: set.reencode.quality, mozjpeg: false }).toBuffer();
+        } catch (err) {
+          skipped.push({ path: c.path, reason: `could not re-encode: ${err.message}` });
+          if (rest.length) queue.push(rest.shift());
+          continue;
+        }
+        info = { ...info, format: 'jpeg', ext: 'jpg' };
+        name = name.replace(/\.[^.]+$/, '.jpg');
+      }
+      fs.writeFileSync(path.join(clsDir, name), bytes);
       bump(formats, info.format);
       bump(resolutions, info.width ? `${info.width}x${info.height}` : 'unknown');
-      files.push({ file: `${cls}/${name}`, source_path: c.path, blob: c.sha, bytes: data.length, format: info.format, width: info.width, height: info.height });
+      files.push({ file: `${cls}/${name}`, source_path: c.path, blob: c.sha, bytes: bytes.length, format: info.format, width: info.width, height: info.height });
     }
     if (files.length < Math.min(opts.max, candidates.length)) {
       const msg = `${cls}: only ${files.length} usable images written (${skipped.length} rejected)`;
       console.warn(`  WARNING: ${msg}`);
       warnings.push(msg);
     }
-    console.log(`  ${cls}: ${files.length}/${candidates.length} written  formats=${JSON.stringify(formats)} sizes=${JSON.stringify(resolutions)}${extMismatch ? `  (${extMismatch} renamed to true format)` : ''}`);
+    console.log(`  ${cls}: ${files.length}/${candidates.length} written  formats=${JSON.stringify(formats)} sizes=${JSON.stringify(resolutions)}${extMismatch ? `  (${extMismatch} renamed to true format)` : ''}${set.reencode ? `  (all re-encoded as JPEG q${set.reencode.quality})` : ''}`);
     classes[cls] = {
       family: spec.family,
       generator: spec.generator,
@@ -369,7 +384,7 @@ function buildSet(set, opts) {
   return { name: set.name, status: 'built', counts: provenance.counts, warnings: warnings.length };
 }
 
-function main() {
+async function main() {
   let opts;
   try {
     opts = parseArgs(process.argv.slice(2));
@@ -384,7 +399,7 @@ function main() {
   for (const set of SETS) {
     if (opts.only && !opts.only.includes(set.name)) continue;
     try {
-      results.push(buildSet(set, opts));
+      results.push(await buildSet(set, opts));
     } catch (e) {
       failed++;
       console.error(`FAIL ${set.name}: ${e.message}`);
@@ -396,4 +411,4 @@ function main() {
   if (failed) process.exit(1);
 }
 
-main();
+await main();

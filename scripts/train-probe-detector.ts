@@ -4,6 +4,7 @@
  *   node scripts/outside-data.mjs                  # rebuild the outside sets from their mirrors
  *   npx tsx scripts/train-probe-detector.ts [--outside data/outside] [--utkface ../shared/data/utkface-crop_part1]
  *       [--out models/detector-probe] [--per-class 300] [--utk 400] [--own 450] [--cache .cache/probe]
+ *   npx tsx scripts/train-probe-detector.ts --warm-cache-reverse   # optional, beside it: fills the feature cache from the far end
  *
  * 1. Sources (src/detect/probe-sources.ts): outside GAN and diffusion fakes and
  *    outside real photos, UTKFace photos, the built-in generator's faces; each photo
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     margin: { type: 'string', default: '0.15' },
     'skip-loso': { type: 'boolean', default: false },
     'pipeline-tests': { type: 'string', default: '80' },
+    'warm-cache-reverse': { type: 'boolean', default: false },
   },
 });
 const MARGIN = Number(args.margin);
@@ -86,8 +88,16 @@ interface View {
 }
 const views: View[] = [];
 let done = 0;
-const pipelineTests = new Map<string, number>();
+// The whole pipeline finds the face on each degraded photo (~0.5 s each): for the first PIPELINE_TESTS test photos of each source.
+const pipelineTests = new Set<SourceImage>();
+const testsPerSource = new Map<string, number>();
 for (const image of images) {
+  if (image.split !== 'test') continue;
+  const n = testsPerSource.get(image.source) ?? 0;
+  testsPerSource.set(image.source, n + 1);
+  if (n < PIPELINE_TESTS) pipelineTests.add(image);
+}
+async function viewsOf(image: SourceImage): Promise<View[]> {
   // Seeded by the file's name: the same views (and cache entries) whatever else is in the run.
   const rng = new Rng(createHash('sha1').update(image.file).digest().readUInt32BE(0));
   const plan: { condition: string; how: Degradation; mode: View['mode'] }[] = [];
@@ -95,19 +105,29 @@ for (const image of images) {
   if (image.split === 'test') {
     plan.push({ condition: 'clean', how: ROBUSTNESS.clean!, mode: 'crop' });
     plan.push({ condition: 'half-resolution+jpeg50', how: ROBUSTNESS['half-resolution+jpeg50']!, mode: 'crop' });
-    // The whole pipeline finds the face on each degraded photo (~0.5 s each): for the first PIPELINE_TESTS of each source.
-    const n = pipelineTests.get(image.source) ?? 0;
-    if (n < PIPELINE_TESTS) {
-      pipelineTests.set(image.source, n + 1);
-      for (const [condition, how] of Object.entries(ROBUSTNESS)) plan.push({ condition, how, mode: 'pipeline' });
-    }
+    if (pipelineTests.has(image)) for (const [condition, how] of Object.entries(ROBUSTNESS)) plan.push({ condition, how, mode: 'pipeline' });
   } else {
     box = await originalBox(image.file, cache);
     const side = box ? Math.max(box.width, box.height) : 200;
     const count = image.split === 'train' ? 2 : 1;
     for (let k = 0; k < count; k++) plan.push({ condition: `random-${k + 1}`, how: randomDegradation(rng, side), mode: 'box' });
   }
-  for (const p of plan) views.push({ image, condition: p.condition, mode: p.mode, result: await faceFeatures(image.file, p.how, p.mode, cache, box) });
+  const out: View[] = [];
+  for (const p of plan) out.push({ image, condition: p.condition, mode: p.mode, result: await faceFeatures(image.file, p.how, p.mode, cache, box) });
+  return out;
+}
+if (args['warm-cache-reverse']) {
+  // A second process fills the feature cache from the far end (the wasm backend runs
+  // on one core); the main run finds those entries when it gets there.
+  for (const image of [...images].reverse()) {
+    await viewsOf(image);
+    if (++done % 100 === 0) log(`warm: ${done} / ${images.length} photos`);
+  }
+  log('warm: done');
+  process.exit(0);
+}
+for (const image of images) {
+  views.push(...(await viewsOf(image)));
   if (++done % 100 === 0) log(`features: ${done} / ${images.length} photos`);
 }
 log(`features: ${views.length} views of ${images.length} photos`);

@@ -6,7 +6,7 @@
  * @internal
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/images.js';
@@ -30,8 +30,10 @@ export interface FeatureCacheOptions {
   maxFaces?: number;
 }
 
+/** The cache key: the file's path, size and modification time (a set rebuilt under the same names gets new keys), and how it is cut. */
 function keyOf(file: string, how: Degradation, mode: string, margin: number): string {
-  return createHash('sha1').update(JSON.stringify([file, how, mode, margin])).digest('hex');
+  const { size, mtimeMs } = statSync(file);
+  return createHash('sha1').update(JSON.stringify([file, size, Math.round(mtimeMs), how, mode, margin])).digest('hex');
 }
 
 function pack(result: FaceFeatures): Buffer {
