@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // scripts/outside-data.mjs — rebuild the OUTSIDE evaluation/training face sets
 // (real photos and GAN / diffusion fakes made by other people) from bare git
-// mirrors of public GitHub repositories.  No dependencies beyond Node built-ins;
-// git is called through child_process.  Images are copied byte-for-byte from
-// the mirror's blobs; nothing is re-encoded or resized.
+// mirrors of public GitHub repositories.  git is called through child_process;
+// sharp re-encodes the one set marked `reencode`.  Images are otherwise copied
+// byte-for-byte from the mirror's blobs; nothing is resized.
 //
 // Usage:
 //   node scripts/outside-data.mjs [--mirrors /work/.mirror] [--out data/outside]

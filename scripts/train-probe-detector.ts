@@ -5,6 +5,7 @@
  *   npx tsx scripts/train-probe-detector.ts [--outside data/outside] [--utkface ../shared/data/utkface-crop_part1]
  *       [--out models/detector-probe] [--per-class 300] [--utk 400] [--own 450] [--cache .cache/probe]
  *   npx tsx scripts/train-probe-detector.ts --warm-cache-reverse   # optional, beside it: fills the feature cache from the far end
+ *   npx tsx scripts/train-probe-detector.ts --warm-cache-from 0.5  # or forward from half-way
  *
  * 1. Sources (src/detect/probe-sources.ts): outside GAN and diffusion fakes and
  *    outside real photos, UTKFace photos, the built-in generator's faces; each photo
@@ -50,6 +51,7 @@ const { values: args } = parseArgs({
     'skip-loso': { type: 'boolean', default: false },
     'pipeline-tests': { type: 'string', default: '80' },
     'warm-cache-reverse': { type: 'boolean', default: false },
+    'warm-cache-from': { type: 'string' },
   },
 });
 const MARGIN = Number(args.margin);
@@ -116,10 +118,11 @@ async function viewsOf(image: SourceImage): Promise<View[]> {
   for (const p of plan) out.push({ image, condition: p.condition, mode: p.mode, result: await faceFeatures(image.file, p.how, p.mode, cache, box) });
   return out;
 }
-if (args['warm-cache-reverse']) {
-  // A second process fills the feature cache from the far end (the wasm backend runs
-  // on one core); the main run finds those entries when it gets there.
-  for (const image of [...images].reverse()) {
+if (args['warm-cache-reverse'] || args['warm-cache-from']) {
+  // Helper processes fill the feature cache from the far end, or forward from a point
+  // part-way (the wasm backend runs on one core); the main run finds those entries when it gets there.
+  const from = Math.floor(Number(args['warm-cache-from'] ?? 0) * images.length);
+  for (const image of args['warm-cache-reverse'] ? [...images].reverse() : images.slice(from)) {
     await viewsOf(image);
     if (++done % 100 === 0) log(`warm: ${done} / ${images.length} photos`);
   }
