@@ -38,6 +38,9 @@ export class ImageDecodeError extends FakefaceError {
 /** A run folder does not exist or holds no checkpoint. */
 export class RunNotFoundError extends FakefaceError {}
 
+/** Another live trainer holds the run folder's lock. */
+export class RunLockedError extends FakefaceError {}
+
 /** A checkpoint does not match the model or config it is loaded into. */
 export class CheckpointMismatchError extends FakefaceError {}
 

@@ -78,9 +78,13 @@ describeData('training the tiny GAN on real faces', () => {
     expect(await weights('resumed')).toEqual(await weights('straight'));
   });
 
-  it('refuses to overwrite a run, and to change the model on resume', async () => {
+  it('refuses to overwrite a run, and to change the model on resume (the recipe: with a warning)', async () => {
     await expect(train(options('straight'))).rejects.toThrow(/already holds a run/);
-    await expect(train(options('straight', { resume: true, overrides: { batchSize: 8 } }))).rejects.toThrow(/cannot change batchSize/);
+    await expect(train(options('straight', { resume: true, overrides: { resolution: 64 } }))).rejects.toThrow(/cannot change resolution/);
+    // The recipe may change, with a warning (a finished run: nothing left to train).
+    const warnings: string[] = [];
+    await train(options('straight', { resume: true, dataDir: undefined, overrides: { batchSize: 8 } }), { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([expect.stringMatching(/^--resume: changing the run's recipe \(batchSize 16 -> 8\)/)]);
     await expect(train(options('nothing-here', { resume: true }))).rejects.toThrow(/holds no run to resume/);
   });
 

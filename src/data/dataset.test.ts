@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { DatasetNotFoundError, EmptyDatasetError, UsageError } from '../errors.js';
+import { DatasetNotFoundError, EmptyDatasetError, ImageDecodeError, UsageError } from '../errors.js';
 import { badImageFiles, requireUtkface, syntheticJpeg, tempFolder } from '../../test/helpers/data.js';
 import { copyBatch, defaultCacheDir, type FaceDataset, loadFaceFolder } from './dataset.js';
 import { decodeImage } from './images.js';
@@ -118,6 +119,31 @@ describe('loadFaceFolder: decoding', () => {
     const second = await decodeImage(join(dir, 'face-01.jpg'), 12, 10);
     expect(ds.images.subarray(12 * 10 * 3, 2 * 12 * 10 * 3)).toEqual(second);
   });
+
+  it('never opens a FIFO or a symlink to one: skips them, named in the warning, on a cache hit too', async () => {
+    const dir = await syntheticFolder('fifo', 2);
+    execFileSync('mkfifo', [join(dir, 'pipe.jpg')]);
+    symlinkSync(join(dir, 'pipe.jpg'), join(dir, 'face-link.png'));
+    const cacheDir = newFolder('fifo-cache');
+    for (const expectCache of [false, true]) {
+      const warn = vi.fn();
+      // Reading either would wait forever for a writer: the test's timeout would end it.
+      const ds = await loadFaceFolder(dir, { height: 8, width: 8, cacheDir, warn });
+      expect(ds.fromCache).toBe(expectCache);
+      expect(ds.files).toEqual(['face-00.jpg', 'face-01.jpg']);
+      expect(ds.skipped).toEqual([
+        { file: 'face-link.png', problem: 'a FIFO, not a regular file' },
+        { file: 'pipe.jpg', problem: 'a FIFO, not a regular file' },
+      ]);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(/^skipped 2 unreadable files of 4 in .*: face-link.png \(a FIFO, not a regular file\), pipe.jpg \(a FIFO, not a regular file\)$/);
+    }
+    const error = await decodeImage(join(dir, 'pipe.jpg'), 8, 8).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageDecodeError);
+    expect((error as Error).message).toBe(`${join(dir, 'pipe.jpg')}: a FIFO, not a regular file`);
+    const asFolder = await loadFaceFolder(join(dir, 'pipe.jpg'), { height: 8, width: 8, cacheDir: false }).catch((e: unknown) => e);
+    expect((asFolder as Error).message).toBe(`data folder ${join(dir, 'pipe.jpg')} is a FIFO, not a folder`);
+  }, 20_000);
 
   it('takes the first `limit` files by name, unreadable ones included', async () => {
     const dir = await syntheticFolder('limit', 4);

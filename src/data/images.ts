@@ -7,6 +7,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { ImageDecodeError, UsageError } from '../errors.js';
+import { nonRegularFileProblem } from './regular-file.js';
 
 /** Images smaller than this on either side are rejected: no face survives the upscale. */
 export const MIN_IMAGE_SIDE = 8;
@@ -25,8 +26,9 @@ const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp']);
  *   long side. UTKFace crops are square, so at a square size nothing is cut.
  * - Corrupt or truncated data fails (sharp `failOn: 'warning'`, its strictest level).
  *
- * Throws ImageDecodeError(name, problem) for an empty file, a non-image, an
- * unsupported format, corrupt data or an image under 8x8 px.
+ * Throws ImageDecodeError(name, problem) for a path that is no regular file (a FIFO,
+ * a device), an empty file, a non-image, an unsupported format, corrupt data or an
+ * image under 8x8 px.
  * @internal used by loadFaceFolder, which keeps bytes for its cache.
  */
 export async function decodeImageBytes(
@@ -39,6 +41,9 @@ export async function decodeImageBytes(
   const label = name ?? (typeof input === 'string' ? input : '<buffer>');
   let bytes: Buffer;
   if (typeof input === 'string') {
+    // Checked first: reading a FIFO would wait forever, a device would never end.
+    const notRegular = await nonRegularFileProblem(input);
+    if (notRegular) throw new ImageDecodeError(label, notRegular);
     try {
       bytes = await readFile(input);
     } catch (error) {

@@ -4,6 +4,7 @@
  * @internal
  */
 import { open } from 'node:fs/promises';
+import { nonRegularFileProblem } from '../data/regular-file.js';
 import { MediaFileError } from '../errors.js';
 
 export type MediaKind = 'image' | 'video';
@@ -42,11 +43,14 @@ export function mediaKindOf(head: Buffer): MediaKind | null {
 /** Reads the file's first bytes. Throws MediaFileError for a missing, empty or unrecognised file. */
 export async function sniffMedia(file: string): Promise<MediaKind> {
   let head: Buffer;
+  // Checked before opening: opening a FIFO blocks until something writes into it.
+  const special = await nonRegularFileProblem(file);
+  if (special) throw new MediaFileError(file, special);
   try {
     const handle = await open(file, 'r');
     try {
       const info = await handle.stat();
-      if (!info.isFile()) throw new MediaFileError(file, 'not a file');
+      if (!info.isFile()) throw new MediaFileError(file, 'not a regular file');
       if (info.size === 0) throw new MediaFileError(file, 'file is empty (0 bytes)');
       head = Buffer.alloc(Math.min(512, info.size));
       await handle.read(head, 0, head.length, 0);

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { nonRegularFileProblem } from '../data/regular-file.js';
 import { ImageDecodeError } from '../errors.js';
 
 /** Height x width x 3 bytes, RGB, row-major: what readFrames yields and decodeRgb returns. */
@@ -30,6 +31,9 @@ export async function decodeRgb(input: ImageInput): Promise<RgbImage> {
   const label = typeof input === 'string' ? input : '<buffer>';
   let bytes: Buffer;
   if (typeof input === 'string') {
+    // Checked first: reading a FIFO would wait forever, a device would never end.
+    const notRegular = await nonRegularFileProblem(input);
+    if (notRegular) throw new ImageDecodeError(label, notRegular);
     try {
       bytes = await readFile(input);
     } catch (error) {

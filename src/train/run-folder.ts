@@ -7,15 +7,18 @@ import type { StepMetrics } from './step.js';
 /**
  * One training run on disk:
  *   config.json     the resolved config
+ *   data.json       the data folder it trains on ({dir}, absolute), so --resume needs only the run
  *   state.json      status, iteration, stop reason, engine
  *   metrics.jsonl   one line per iteration
  *   samples/        fixed-noise grids, step_000500.png …
  *   checkpoints/    step_000500/ … (each complete, renamed into place) + latest.json
  *   commands.txt    the command lines that started and resumed it, one a line, with the time
+ *   .lock           while a trainer writes it: that trainer's pid, host and start (run-lock.ts)
  */
 export const runPaths = (dir: string) => ({
   dir,
   config: join(dir, 'config.json'),
+  data: join(dir, 'data.json'),
   state: join(dir, 'state.json'),
   metrics: join(dir, 'metrics.jsonl'),
   samples: join(dir, 'samples'),
@@ -50,6 +53,26 @@ export interface MetricsRecord extends StepMetrics {
   iteration: number;
   ms: number;
   [extra: string]: number;
+}
+
+/** Where a run's images come from. */
+export interface RunData {
+  /** The data folder, absolute. */
+  dir: string;
+}
+
+export async function writeRunData(dir: string, data: RunData): Promise<void> {
+  await writeFileAtomic(runPaths(dir).data, JSON.stringify(data, null, 2) + '\n');
+}
+
+/** The run's recorded data folder, or null for runs that recorded none (started by an older fakeface). */
+export async function readRunData(dir: string): Promise<RunData | null> {
+  try {
+    const data = JSON.parse(await readFile(runPaths(dir).data, 'utf8')) as Partial<RunData>;
+    return typeof data.dir === 'string' && data.dir !== '' ? { dir: data.dir } : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function writeRunState(dir: string, state: RunState): Promise<void> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { resolveConfig, toConfigKey, validateStoredConfig, type Overrides, type TrainConfig } from '../config/index.js';
 import { copyBatch, loadFaceFolder, writeFileAtomic, type FaceDataset } from '../data/index.js';
 import { estimateTrainingBytes, initEngine, type EngineInfo, type EngineOptions } from '../engine/index.js';
@@ -17,25 +17,31 @@ import {
   appendMetrics,
   ensureRunFolders,
   isRunFolder,
+  readRunData,
   recordRunCommand,
   runPaths,
   stepName,
   truncateMetrics,
+  writeRunData,
   writeRunState,
   type MetricsRecord,
   type RunStatus,
 } from './run-folder.js';
+import { acquireRunLock } from './run-lock.js';
 import { writeSampleGrid } from './samples.js';
 import { ResidentBatches } from './resident-batches.js';
 import { GanStepper } from './step.js';
 
 export interface TrainOptions {
-  /** Folder of face images. */
-  dataDir: string;
+  /** Folder of face images. On resume it defaults to the folder the run recorded (data.json). */
+  dataDir?: string;
   /** Run folder to create (or to continue with `resume`). */
   outDir: string;
   preset?: string;
-  /** Config keys to override (flags). On resume only the schedule may change. */
+  /**
+   * Config keys to override (flags). On resume the schedule may change freely, the
+   * recipe (learning rate, batch size …) with a warning, the model not at all.
+   */
   overrides?: Overrides;
   /** Continue the run in `outDir` from its newest checkpoint. */
   resume?: boolean;
@@ -53,6 +59,8 @@ export interface TrainOptions {
 
 export interface TrainStart {
   config: TrainConfig;
+  /** The data folder trained on (absolute). */
+  dataDir: string;
   engine: EngineInfo;
   images: number;
   skipped: number;
@@ -80,15 +88,22 @@ export interface TrainResult {
   runDir: string;
 }
 
-/** What may change when a run is resumed: its schedule, not its model or recipe. */
-const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'earlyStopPatience']);
+/** What may change freely when a run is resumed: its schedule. */
+const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'sampleCount', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'earlyStopPatience']);
+/**
+ * What may change on resume with a warning: the recipe, which the restored weights and
+ * Adam moments do not depend on. The run then no longer matches one uninterrupted run.
+ * Everything else (architecture, sizes, activation, seed …) made the checkpoint's
+ * weights and cannot change.
+ */
+const RECIPE_KEYS = new Set(['learningRate', 'beta1', 'beta2', 'epsilon', 'batchSize', 'labelSmoothing', 'instanceNoise', 'flipAugment', 'limit']);
 
 /** Fixed noise for sample grids: drawn from its own seed, so every grid of a run (resumed or not) uses the same faces. */
 function fixedNoiseFor(config: TrainConfig): Float32Array {
   return new Rng(config.seed ^ 0x5eed5eed).normals(config.sampleCount * config.latentDim);
 }
 
-async function resolveRunConfig(options: TrainOptions): Promise<TrainConfig> {
+async function resolveRunConfig(options: TrainOptions, warn: (message: string) => void): Promise<TrainConfig> {
   const overrides = options.overrides ?? {};
   if (!options.resume) {
     if (isRunFolder(options.outDir)) {
@@ -102,13 +117,36 @@ async function resolveRunConfig(options: TrainOptions): Promise<TrainConfig> {
     throw new ConfigError(`--resume: the run was started with preset ${stored.preset}, not ${options.preset}`);
   }
   const merged = resolveConfig('default', { ...stored, ...overrides });
+  const changedRecipe: string[] = [];
   for (const key of Object.keys(overrides).map(toConfigKey)) {
-    const changed = JSON.stringify(merged[key as keyof TrainConfig]) !== JSON.stringify(stored[key as keyof TrainConfig]);
-    if (changed && !RESUMABLE_KEYS.has(key)) {
-      throw new ConfigError(`--resume: cannot change ${key} of an existing run`, `only ${[...RESUMABLE_KEYS].join(', ')} may change`);
+    const [before, after] = [stored[key as keyof TrainConfig], merged[key as keyof TrainConfig]];
+    if (JSON.stringify(before) === JSON.stringify(after) || RESUMABLE_KEYS.has(key)) continue;
+    if (!RECIPE_KEYS.has(key)) {
+      throw new ConfigError(
+        `--resume: cannot change ${key} of an existing run (${JSON.stringify(before)}): its checkpoints hold weights made with it`,
+        `start a new run (--out) to change it; a resume may change the schedule (${[...RESUMABLE_KEYS].join(', ')}), and with a warning the recipe (${[...RECIPE_KEYS].join(', ')})`,
+      );
     }
+    changedRecipe.push(`${key} ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
   }
+  if (changedRecipe.length > 0) warn(`--resume: changing the run's recipe (${changedRecipe.join(', ')}): from here on it differs from the run it started as`);
   return merged;
+}
+
+/**
+ * The data folder: the one given, else (on resume) the one the run recorded. A
+ * different folder than the recorded one is used, with a warning.
+ */
+async function resolveDataDir(options: TrainOptions, warn: (message: string) => void): Promise<string> {
+  const recorded = options.resume ? await readRunData(options.outDir) : null;
+  if (options.dataDir === undefined) {
+    if (!options.resume) throw new UsageError('no data folder given', 'point --data at a folder of face images');
+    if (!recorded) throw new UsageError(`--resume: ${options.outDir} does not record its data folder (it was started by an older fakeface)`, 'give it once: --data DIR');
+    return recorded.dir;
+  }
+  const dir = resolve(options.dataDir);
+  if (recorded && recorded.dir !== dir) warn(`--resume: training on ${dir}, not on the run's own data ${recorded.dir}: from here on it differs from the run it started as`);
+  return dir;
 }
 
 /** Bytes a training run of this config needs (weights, gradients, Adam moments, activations). */
@@ -121,9 +159,24 @@ export function estimateRunBytes(config: TrainConfig): number {
  * Trains the GAN a config describes on a folder of faces, writing the run
  * folder as it goes. Returns when the run finishes, stops early, or is
  * interrupted (hooks.shouldStop), always with a checkpoint on disk.
+ *
+ * Holds the run folder's lock (.lock) throughout: a second trainer on the same
+ * folder fails with RunLockedError naming this process. A failure before the
+ * run wrote anything leaves no folder behind.
  */
 export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const config = await resolveRunConfig(options);
+  const warn = hooks.warn ?? ((message: string) => console.warn(message));
+  const lock = acquireRunLock(options.outDir, { command: options.commandLine, warn });
+  try {
+    return await trainLocked(options, hooks, warn);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (message: string) => void): Promise<TrainResult> {
+  const config = await resolveRunConfig(options, warn);
+  const dataDir = await resolveDataDir(options, warn);
   const runDir = options.outDir;
   const engine = await initEngine({
     ...options.engine,
@@ -131,7 +184,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     estimatedBytes: estimateRunBytes(config),
   });
 
-  const dataset: FaceDataset = await loadFaceFolder(options.dataDir, {
+  const dataset: FaceDataset = await loadFaceFolder(dataDir, {
     height: config.resolution,
     width: config.resolution,
     limit: config.limit || undefined,
@@ -157,6 +210,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     collapse = new CollapseDetector(config.earlyStopPatience, checkpoint.state.collapse);
     startIteration = checkpoint.state.iteration;
     await truncateMetrics(runDir, startIteration);
+    // The config as resumed: what changed (schedule, recipe) is the run's config from here on.
+    await writeFileAtomic(runPaths(runDir).config, JSON.stringify(config, null, 2) + '\n');
   } else {
     const initRng = new Rng(config.seed);
     gan = buildGan(config, () => initRng.childSeed());
@@ -167,10 +222,12 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     await truncateMetrics(runDir, 0);
   }
   await ensureRunFolders(runDir);
+  await writeRunData(runDir, { dir: dataDir });
   if (options.commandLine) await recordRunCommand(runDir, options.commandLine);
 
   hooks.onStart?.({
     config,
+    dataDir,
     engine,
     images: dataset.count,
     skipped: dataset.skipped.length,

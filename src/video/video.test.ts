@@ -53,6 +53,25 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   return sum / a.length;
 }
 
+/**
+ * A 200x200 RGB picture of smooth colour waves, different for each i: a stand-in for a
+ * face photo when UTKFace is absent. Smooth like a photo, so H.264 with 4:2:0 chroma keeps
+ * it within the tolerance a real face meets (per-pixel colour patterns lose their chroma).
+ */
+function smoothPicture(i: number): Buffer {
+  const raw = Buffer.alloc(200 * 200 * 3);
+  const wave = (phase: number) => Math.round(128 + 100 * Math.sin(phase));
+  for (let y = 0; y < 200; y++) {
+    for (let x = 0; x < 200; x++) {
+      const p = (y * 200 + x) * 3;
+      raw[p] = wave((x / 200) * 2 * Math.PI + i * 0.6);
+      raw[p + 1] = wave((y / 200) * 2 * Math.PI + i * 1.1);
+      raw[p + 2] = wave(((x + y) / 400) * 2 * Math.PI * (1 + (i % 3)) + i);
+    }
+  }
+  return raw;
+}
+
 /** ffmpeg processes whose command line names this path (Linux /proc). */
 function ffmpegProcessesFor(path: string): number[] {
   return readdirSync('/proc')
@@ -78,8 +97,7 @@ describe.skipIf(!FFMPEG)('video', () => {
       if (UTKFACE_DIR) {
         await sharp(join(UTKFACE_DIR, names[Math.floor(((i + 0.5) * names.length) / 10)]!)).resize(200, 200).png().toFile(target);
       } else {
-        const raw = Buffer.alloc(200 * 200 * 3, 0).map((_, p) => ((p % 600) * (i + 1) + i * 40) & 255);
-        await sharp(raw, { raw: { width: 200, height: 200, channels: 3 } }).png().toFile(target);
+        await sharp(smoothPicture(i), { raw: { width: 200, height: 200, channels: 3 } }).png().toFile(target);
       }
       sources.push(new Uint8Array(await sharp(target).removeAlpha().raw().toBuffer()));
     }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
 import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
-import { FakefaceError, UsageError } from '../../errors.js';
+import { nonRegularFileProblem } from '../../data/regular-file.js';
+import { FakefaceError, MediaFileError, UsageError } from '../../errors.js';
 import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
 import { action, formatTable, info, reportError } from '../output.js';
@@ -85,6 +86,9 @@ export function registerDetect(program: Command): void {
       for (const file of files) {
         let bar: ProgressBar | undefined;
         try {
+          // Before any open: opening a FIFO blocks until a writer comes, a device never ends.
+          const notRegular = await nonRegularFileProblem(file);
+          if (notRegular) throw new MediaFileError(file, notRegular);
           const kind = await sniffMedia(file);
           let result: Detection;
           if (kind === 'video') {

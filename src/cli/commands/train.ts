@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createRunEvaluator, FACE_FEATURE_NETWORK } from '../../eval/quality.js';
 import { UsageError } from '../../errors.js';
@@ -36,22 +37,56 @@ const CONFIG_FLAGS: [flag: string, help: string][] = [
 
 const CONFIG_KEYS = CONFIG_FLAGS.map(([flag]) => flag.split(' ')[0]!.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
 
+/**
+ * The run folder: `--resume RUN`, or `--out` (new runs, and today's `--out RUN --resume`).
+ * A new run needs --data and --out; a resumed one only the run.
+ */
+function runFolderOf(opts: Record<string, unknown>): string {
+  const out = opts.out as string | undefined;
+  const resume = opts.resume as string | true | undefined;
+  if (typeof resume === 'string') {
+    if (out !== undefined && resolve(out) !== resolve(resume)) {
+      throw new UsageError(`--resume ${resume} and --out ${out} name two runs`, 'give the run once: fakeface train --resume RUN');
+    }
+    return resume;
+  }
+  const hint = 'a new run needs --data DIR and --out DIR; continue one with --resume RUN';
+  if (!resume && opts.data === undefined) throw new UsageError("required option '--data <dir>' not specified", hint);
+  if (out === undefined) {
+    if (resume) throw new UsageError('--resume needs the run folder: fakeface train --resume RUN');
+    throw new UsageError("required option '--out <dir>' not specified", hint);
+  }
+  return out;
+}
+
 export function registerTrain(program: Command): void {
   const command = program
     .command('train')
     .description("train the paper's MLP GAN (or a preset) on a folder of face images")
-    .requiredOption('--data <dir>', 'folder of face images (JPEG, PNG, WebP)')
+    .option('--data <dir>', 'folder of face images (JPEG, PNG, WebP); on --resume, default: the run\'s own')
     .option('--preset <name>', "model1 … model6 (the paper's Table 1), tiny, paper-cnn, dcgan64, dcgan-tiny")
-    .requiredOption('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints)')
-    .option('--resume', 'continue the run in --out from its newest checkpoint')
+    .option('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints); one trainer at a time')
+    .option(
+      '--resume [run]',
+      'continue a run from its newest checkpoint, with its own data and config (the run folder, or the one of --out); ' +
+        'flags beside it change the schedule freely, the recipe (learning rate, batch size, --data …) with a warning',
+    )
     .option('--cache-dir <dir>', 'where decoded datasets are cached (default: ~/.cache/fakeface)')
     .option('--no-cache', 'decode the images every time')
     .option('--eval-count <n>', 'with --eval-every: generated faces per evaluation, against twice as many real faces from --data (default 200)');
   for (const [flag, help] of CONFIG_FLAGS) command.option(flag, help);
   withEngineOptions(command, { gpu: true });
-  command.addHelpText('after', '\nExamples:\n  fakeface train --data ../shared/data/utkface-crop_part1 --preset tiny --out runs/tiny\n  fakeface train --data faces/ --preset model2 --out runs/model2\n  fakeface train --data faces/ --out runs/model2 --resume\n');
+  command.addHelpText(
+    'after',
+    '\nExamples:\n  fakeface train --data ../shared/data/utkface-crop_part1 --preset tiny --out runs/tiny\n  fakeface train --data faces/ --preset model2 --out runs/model2\n' +
+      '  fakeface train --resume runs/model2                       # continue it: its data, its config\n' +
+      '  fakeface train --resume runs/model2 --iterations 30000    # continue it for longer\n' +
+      '\nWhile a trainer writes a run folder it holds runs/NAME/.lock (pid, host, start time): a second trainer\n' +
+      'on the same folder fails, naming it. The lock of a trainer that is no longer running is taken over.\n',
+  );
   command.action(
     action(async (opts: Record<string, unknown>) => {
+      const runDir = runFolderOf(opts);
       const overrides = Object.fromEntries(CONFIG_KEYS.filter((key) => opts[key] !== undefined).map((key) => [key, opts[key]]));
       const interrupt = listenForInterrupt();
       const evalCount = opts.evalCount === undefined ? 200 : Number(opts.evalCount);
@@ -64,11 +99,11 @@ export function registerTrain(program: Command): void {
       try {
         const result = await train(
           {
-            dataDir: opts.data as string,
-            outDir: opts.out as string,
+            dataDir: opts.data as string | undefined,
+            outDir: runDir,
             preset: opts.preset as string | undefined,
             overrides,
-            resume: Boolean(opts.resume),
+            resume: opts.resume !== undefined,
             cacheDir: opts.cache === false ? false : (opts.cacheDir as string | undefined),
             engine: engineOptions(opts, { gpu: true }),
             evaluate: (generator, iteration) => evaluator!(generator, iteration),
@@ -90,10 +125,10 @@ export function registerTrain(program: Command): void {
               info(`fakeface: config ${JSON.stringify(c)}`);
               if (start.startIteration > 0) info(`fakeface: resuming at iteration ${start.startIteration}`);
               if (c.evalEvery > 0) {
-                evaluator = createRunEvaluator(c, opts.data as string, { count: evalCount, warn: (message) => info(`fakeface: warning: ${message}`) });
+                evaluator = createRunEvaluator(c, start.dataDir, { count: evalCount, warn: (message) => info(`fakeface: warning: ${message}`) });
                 info(
                   `fakeface: every ${c.evalEvery} iterations: FID, KID and two-sample accuracy of ${evalCount} generated faces against ${evalCount} of ` +
-                    `${2 * evalCount} faces drawn at random from ${String(opts.data)} (the other ${evalCount} give the real-vs-real floor); features: ${FACE_FEATURE_NETWORK}`,
+                    `${2 * evalCount} faces drawn at random from ${start.dataDir} (the other ${evalCount} give the real-vs-real floor); features: ${FACE_FEATURE_NETWORK}`,
                 );
               }
               bar = new ProgressBar('train', c.iterations);
@@ -109,7 +144,7 @@ export function registerTrain(program: Command): void {
         bar?.stop();
         const where = `run ${result.runDir}`;
         if (result.status === 'interrupted') {
-          info(`fakeface: interrupted at iteration ${result.iteration}; checkpoint saved. Continue with: fakeface train --data ${String(opts.data)} --out ${result.runDir} --resume`);
+          info(`fakeface: interrupted at iteration ${result.iteration}; checkpoint saved. Continue with: fakeface train --resume ${result.runDir}`);
           return 130;
         }
         if (result.status === 'stopped-early') info(`fakeface: stopped early at iteration ${result.iteration}: ${result.stopReason} (${where})`);
