@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,9 @@ import { readModelPackCard } from '../src/models/pack.js';
 import { createServer, type FakefaceServer } from '../src/server/index.js';
 import { REPO_ROOT, UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
 import { BUILT_IN, BUILT_IN_MISSING, detectionModule, facePhotos, FFMPEG, makeFaceVideo, trainTinyRun, withoutBuiltInModels } from './helpers/server.js';
+
+/** axe-core's browser bundle, injected into pages to scan them for accessibility problems. */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The Check page's three answers, as it words them. */
 const VERDICT_LABELS = ['Likely fake', 'No sign of a fake', "Can't tell"];
@@ -54,6 +57,16 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     ctx.skip(note);
   };
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** The page as it is now, at a laptop's 1366x768 and a phone's 390x844 (then back to the test's own size). */
+  const shots = async (name: string) => {
+    const size = page.viewportSize()!;
+    for (const [label, viewport] of [['desktop', { width: 1366, height: 768 }], ['phone', { width: 390, height: 844 }]] as const) {
+      await page.setViewportSize(viewport);
+      await page.waitForTimeout(100); // let charts and grids re-lay out
+      await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
+    }
+    await page.setViewportSize(size);
+  };
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -121,6 +134,8 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     // asynchronously, and a chooser opened before that never comes as an event (1 run in 8 here).
     // Generous: under a loaded CI machine the chooser has come after more than 5 s.
     const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
+    // A fresh page: the answer of the test before is focused, and Tab would start from it.
+    await page.goto('about:blank');
     await page.goto(`${url}/#/check`);
     const zone = page.locator('[data-testid=dropzone]');
     expect(await zone.evaluate((el) => el.tagName)).toBe('BUTTON');
@@ -156,6 +171,127 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(await error.textContent()).toMatch(/unsupported file type: this looks like text; send an image \(JPEG, PNG, WebP\) or a video \(MP4, MOV, WebM\)/);
   });
 
+  it('numbers faces in reading order, sizes labels to the screen, links rows and boxes, and focuses the verdict', async (ctx) => {
+    needsDetection(ctx);
+    // Four real faces in a 2x2 grid (400x400): face 1 top left, 2 top right, 3 bottom left, 4 bottom right.
+    const tiles = facePhotos(UTKFACE_DIR!, 4, 20);
+    const group = join(work.dir, 'four-faces.png');
+    await sharp({ create: { width: 400, height: 400, channels: 3, background: '#808080' } })
+      .composite(await Promise.all(tiles.map(async (file, i) => ({ input: await sharp(file).resize(200, 200).toBuffer(), left: (i % 2) * 200, top: Math.floor(i / 2) * 200 }))))
+      .png()
+      .toFile(group);
+    await page.goto('about:blank');
+    await page.goto(`${url}/#/check`);
+    const zone = page.locator('[data-testid=dropzone]');
+    const zoneBefore = (await zone.boundingBox())!.height;
+    await page.locator('[data-testid=file-input]').setInputFiles(group);
+    await page.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+    // The answer is scrolled to and focused.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'verdict-card');
+    // The drop zone steps back.
+    expect((await zone.boundingBox())!.height).toBeLessThan(zoneBefore / 2);
+    const boxes = await page.locator('.overlay g.face .face-box').evaluateAll((rects) => rects.map((r) => ({ x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) })));
+    expect(boxes.length, 'faces found in the 2x2 grid').toBeGreaterThanOrEqual(2);
+    expect(await page.locator('[data-testid=faces] tbody tr').count()).toBe(boxes.length);
+    for (let i = 1; i < boxes.length; i++) {
+      const [a, b] = [boxes[i - 1]!, boxes[i]!];
+      const sameRow = Math.abs(a.y + a.h / 2 - (b.y + b.h / 2)) < Math.max(a.h, b.h) / 2;
+      expect(sameRow ? b.x > a.x : b.y + b.h / 2 > a.y + a.h / 2, `face ${i + 1} comes after face ${i} in reading order: ${JSON.stringify(boxes)}`).toBe(true);
+    }
+    const labels = page.locator('.overlay text.face-label');
+    expect(await labels.allTextContents()).toEqual(boxes.map((_, i) => expect.stringMatching(new RegExp(`^${i + 1} · \\d+% fake$`))));
+    // Labels the same size on screen on a laptop and on a phone, whatever the image's own size.
+    for (const viewport of [{ width: 1366, height: 768 }, { width: 390, height: 844 }]) {
+      await page.setViewportSize(viewport);
+      await page.waitForTimeout(150);
+      const heights = await labels.evaluateAll((texts) => texts.map((t) => t.getBoundingClientRect().height));
+      for (const height of heights) {
+        expect(height, `label height at ${viewport.width} px`).toBeGreaterThan(9);
+        expect(height, `label height at ${viewport.width} px`).toBeLessThan(22);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // A row lights up its box (hover and keyboard focus), and a box its row.
+    const rows = page.locator('[data-testid=faces] tbody tr');
+    const face = (i: number) => page.locator(`.overlay g.face[data-face="${i}"]`);
+    await rows.nth(1).hover();
+    expect(await face(1).getAttribute('class')).toMatch(/\bhighlight\b/);
+    expect(await face(0).getAttribute('class')).not.toMatch(/\bhighlight\b/);
+    await page.mouse.move(0, 0);
+    expect(await face(1).getAttribute('class')).not.toMatch(/\bhighlight\b/);
+    await rows.nth(0).focus();
+    expect(await face(0).getAttribute('class')).toMatch(/\bhighlight\b/);
+    await rows.nth(0).blur();
+    await face(1).locator('.face-box').hover();
+    expect(await rows.nth(1).getAttribute('class')).toMatch(/\bhighlight\b/);
+    await page.mouse.move(0, 0);
+    await shots('check-faces');
+  });
+
+  it('checks an image pasted from the clipboard (Ctrl+V)', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto('about:blank');
+    await page.goto(`${url}/#/check`);
+    await page.locator('[data-testid=dropzone]').waitFor();
+    // What Ctrl+V delivers with a copied image: a paste event whose clipboard holds an image file.
+    await page.evaluate((data) => {
+      const clipboard = new DataTransfer();
+      clipboard.items.add('some text', 'text/plain');
+      clipboard.items.add(new File([new Uint8Array(data)], 'image.jpg', { type: 'image/jpeg' }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+    }, [...readFileSync(photo)]);
+    await page.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('figcaption').first().textContent()).toBe('pasted-image.jpg · 200×200');
+    // A text paste is left alone.
+    await page.evaluate(() => {
+      const clipboard = new DataTransfer();
+      clipboard.setData('text/plain', 'hello');
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+    });
+    expect(await page.locator('[data-testid=verdict]').count()).toBe(1);
+  });
+
+  it('checks several files at once: a card each as it finishes, a summary table, CSV and JSON exports', async (ctx) => {
+    needsDetection(ctx);
+    const [first, second] = facePhotos(UTKFACE_DIR!, 2, 5);
+    await page.goto('about:blank');
+    await page.goto(`${url}/#/check`);
+    const asUpload = (file: string) => ({ name: basename(file), mimeType: 'image/jpeg', buffer: readFileSync(file) });
+    await page.locator('[data-testid=file-input]').setInputFiles([
+      asUpload(first!),
+      asUpload(second!),
+      { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo at all\n') },
+    ]);
+    const summary = page.locator('[data-testid=batch-summary]');
+    await summary.waitFor();
+    expect(await summary.locator('tbody tr').count()).toBe(3);
+    expect(await page.locator('[data-testid=batch-item]').count()).toBe(3);
+    await page.waitForFunction(() => document.querySelector('[data-testid=batch-status]')?.textContent === 'All 3 files checked.', undefined, { timeout: 120_000 });
+    const cells = await summary.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    expect(cells.map((row) => row[0])).toEqual([basename(first!), basename(second!), 'notes.jpg']);
+    for (const row of cells.slice(0, 2)) {
+      expect(Number(row[1])).toBeGreaterThanOrEqual(1);
+      expect(VERDICT_LABELS).toContain(row[2]);
+      expect(row[3]).toMatch(/^\d+\.\d%$/);
+    }
+    expect(cells[2]!.slice(1)).toEqual(['–', 'not checked', '–']);
+    // Each file has its own card: two answers and one error.
+    expect(await page.locator('[data-testid=batch-item] [data-testid=verdict]').count()).toBe(2);
+    expect(await page.locator('[data-testid=batch-item] [data-testid=error]').count()).toBe(1);
+    const [csv] = await Promise.all([page.waitForEvent('download'), summary.locator('[data-testid=export-csv]').click()]);
+    expect(csv.suggestedFilename()).toMatch(/^fakeface-check-.*\.csv$/);
+    const lines = readFileSync((await csv.path())!, 'utf8').trim().split(/\r\n/);
+    expect(lines[0]).toBe('file,faces,verdict,top_score,error');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(new RegExp(`^${basename(first!).replace(/\./g, '\\.')},\\d+,(fake|real|uncertain),\\d(\\.\\d+)?,$`));
+    expect(lines[3]).toMatch(/^notes\.jpg,,error,,.*unsupported file type/);
+    const [json] = await Promise.all([page.waitForEvent('download'), summary.locator('[data-testid=export-json]').click()]);
+    const outcomes = JSON.parse(readFileSync((await json.path())!, 'utf8')) as Array<{ file: string; kind: string; faces: number | null; verdict: string | null; topScore: number | null }>;
+    expect(outcomes.map((o) => [o.file, o.kind])).toEqual([[basename(first!), 'image'], [basename(second!), 'image'], ['notes.jpg', 'error']]);
+    expect(outcomes[0]!.topScore).toBeGreaterThanOrEqual(0);
+    await shots('check-batch');
+  });
+
   it('checks a 10-second mp4: upload and analysis progress, verdict, timeline and suspicious frames', async (ctx) => {
     needsDetection(ctx);
     await page.goto(`${url}/#/check`);
@@ -178,6 +314,13 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
 
   it('generates a grid and an interpolation strip, each downloadable', async () => {
     await page.goto(`${url}/#/generate`);
+    // One generator choice for both the grid and the morph.
+    const select = page.locator('select[name=run]');
+    await select.waitFor();
+    expect(await select.count()).toBe(1);
+    // A run of the runs folder is not taken by itself (a young one draws noise): the built-in generator stays until the user picks the run.
+    if (BUILT_IN) expect(await select.inputValue()).toBe(`builtin:${BUILT_IN.generator.name}`);
+    await select.selectOption('tiny');
     await page.getByRole('button', { name: 'Generate', exact: true }).click();
     const grid = page.locator('[data-testid=grid-output] img');
     await grid.waitFor();
@@ -189,7 +332,11 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await strip.waitFor();
     await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=strip-output] img')?.naturalWidth ?? 0) > 0);
     expect(await strip.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([8 * 34 + 2, 36]);
-    await shot('generate');
+    await shots('generate');
+    // The pick is remembered.
+    await page.reload();
+    await page.locator('select[name=run]').waitFor();
+    expect(await page.locator('select[name=run]').inputValue()).toBe('tiny');
   });
 
   it('lists the runs and follows one live: charts and the latest sample grid', async () => {
@@ -197,14 +344,46 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await page.locator('[data-testid=runs-table]').waitFor();
     expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1);
     expect(await page.locator('[data-testid=run-status]').textContent()).toBe('finished');
-    await shot('runs');
+    // The progress bar and its count stay inside their cell, clear of the D accuracy column, on a laptop and on a phone.
+    for (const viewport of [{ width: 1366, height: 768 }, { width: 390, height: 844 }]) {
+      await page.setViewportSize(viewport);
+      const { progressRight, accuracyLeft, text } = await page.evaluate(() => {
+        const cell = document.querySelector('[data-testid=run-progress]')!;
+        const right = Math.max(...[...cell.querySelectorAll('progress, .run-progress-text')].map((el) => el.getBoundingClientRect().right));
+        return { progressRight: right, accuracyLeft: document.querySelector('[data-testid=run-d-accuracy]')!.getBoundingClientRect().left, text: cell.textContent };
+      });
+      expect(text).toBe('20/20');
+      expect(progressRight, `at ${viewport.width}x${viewport.height}`).toBeLessThanOrEqual(accuracyLeft);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await shots('runs');
     await page.getByRole('link', { name: 'tiny' }).click();
     await page.locator('[data-testid=loss-chart] canvas').waitFor();
     await page.locator('[data-testid=accuracy-chart] canvas').waitFor();
     await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=latest-sample]')?.naturalWidth ?? 0) > 0);
     expect(await page.locator('h1').textContent()).toBe('Run tiny');
     expect(await page.locator('.lead').textContent()).toMatch(/^Iteration 20 of 20/);
-    await shot('run');
+    // What the samples and curves mean, in a line each.
+    expect(await page.locator('[data-testid=explain-samples]').textContent()).toMatch(/colour noise.*random weights/);
+    expect(await page.locator('[data-testid=explain-losses]').textContent()).toMatch(/^D loss is .*G loss is /);
+    expect(await page.locator('[data-testid=explain-accuracy]').textContent()).toMatch(/50%/);
+    await shots('run');
+  });
+
+  it('answers an unknown run with a plain "not found", not an API error, empty charts and a broken image', async () => {
+    await page.goto(`${url}/#/runs/nope`);
+    const notFound = page.locator('[data-testid=run-not-found]');
+    await notFound.waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Run not found');
+    expect(await notFound.textContent()).toMatch(/no training run called “nope”/);
+    expect(await page.locator('main').textContent()).not.toMatch(/GET \/api|\/api\//);
+    expect(await page.locator('main canvas, main img, [data-testid=loss-chart]').count()).toBe(0);
+    expect(await page.title()).toBe('Run not found · fakeface');
+    await notFound.getByRole('link', { name: 'See all runs' }).click();
+    await page.locator('[data-testid=runs-table]').waitFor();
+    await page.goto(`${url}/#/runs/nope`);
+    await notFound.waitFor();
+    await shots('run-not-found');
   });
 
   it('reads well on a phone: no sideways scrolling', async (ctx) => {
@@ -225,15 +404,64 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     }
   });
 
+  it('has no serious or critical accessibility problems on any page (axe-core)', async () => {
+    // axe is injected as an inline script, which the page's Content-Security-Policy forbids: this context bypasses it.
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1366, height: 768 } });
+    const axePage = await context.newPage();
+    const problems: string[] = [];
+    const scan = async (name: string) => {
+      await axePage.addScriptTag({ content: AXE_SOURCE });
+      const found = await axePage.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+        const { violations } = await axe.run(document);
+        return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+      });
+      problems.push(...found.map((f) => `${name}: ${f}`));
+    };
+    try {
+      await axePage.goto(`${url}/#/check`);
+      await axePage.locator('[data-testid=dropzone]').waitFor();
+      await scan('check');
+      if (detection.available) {
+        await axePage.locator('[data-testid=file-input]').setInputFiles(photo);
+        await axePage.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+        await scan('check with an answer');
+      } else {
+        console.warn('detection not available: the Check page is scanned without an answer');
+      }
+      await axePage.goto(`${url}/#/generate`);
+      await axePage.getByRole('button', { name: 'Generate', exact: true }).click();
+      await axePage.locator('[data-testid=grid-output] img').waitFor({ timeout: 60_000 });
+      await scan('generate');
+      await axePage.goto(`${url}/#/runs`);
+      await axePage.locator('[data-testid=runs-table]').waitFor();
+      await scan('runs');
+      await axePage.goto(`${url}/#/runs/tiny`);
+      await axePage.locator('[data-testid=loss-chart] canvas').waitFor();
+      await scan('run');
+      await axePage.goto(`${url}/#/runs/nope`);
+      await axePage.locator('[data-testid=run-not-found]').waitFor();
+      await scan('run not found');
+    } finally {
+      await context.close();
+    }
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+
   it('with no run and no built-in models: says how to train a run', async () => {
     const restoreModels = withoutBuiltInModels();
     try {
       await page.goto(`${empty.url}/#/runs`);
       const notice = page.locator('[data-testid=no-runs]');
       await notice.waitFor();
-      expect(await notice.locator('code').textContent()).toBe('fakeface train --data DIR --preset tiny --out runs/tiny');
+      expect(await notice.locator('code').textContent()).toBe('npx fakeface train --data DIR --preset tiny --out runs/tiny');
       expect(await notice.locator('[data-testid=builtin-models]').count()).toBe(0);
-      await shot('runs-empty-no-models');
+      // The command copies with one press.
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: empty.url! });
+      await notice.locator('[data-testid=copy-command]').click();
+      await page.waitForFunction(() => document.querySelector('.copy-status')?.textContent === 'Copied');
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('npx fakeface train --data DIR --preset tiny --out runs/tiny');
+      await shots('runs-empty-no-models');
       await page.goto(`${empty.url}/#/generate`);
       await page.locator('[data-testid=no-runs]').waitFor();
       expect(await page.locator('form').count()).toBe(0);
@@ -249,7 +477,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await page.goto(`${empty.url}/#/runs`);
     const notice = page.locator('[data-testid=no-runs]');
     await notice.waitFor();
-    expect(await notice.locator('code').textContent()).toBe('fakeface train --data DIR --preset tiny --out runs/tiny');
+    expect(await notice.locator('code').textContent()).toBe('npx fakeface train --data DIR --preset tiny --out runs/tiny');
     expect(await notice.locator('[data-testid=builtin-models]').textContent()).toBe(
       `Meanwhile the built-in models that ship with fakeface are in use: the generator ${generator.name} (${side} px, iteration ${card.iteration}) on the Generate page, and the detector ${detector.name} on the Check page.`,
     );
@@ -379,19 +607,29 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     it('generates one face on the Generate page and saves it with "Download PNG"', async () => {
       const { generator } = BUILT_IN!;
       const side = (await readModelPackCard(generator.dir)).config.resolution;
+      await page.goto('about:blank'); // a fresh page, whatever test ran before
       await page.goto(`${empty.url}/#/generate`);
       const form = page.locator('form').first();
-      await form.locator('select[name=run]').waitFor();
-      expect(await form.locator('select[name=run]').inputValue()).toBe(`builtin:${generator.name}`);
+      await page.locator('select[name=run]').waitFor();
+      expect(await page.locator('select[name=run]').inputValue()).toBe(`builtin:${generator.name}`);
+      expect(await form.locator('select[name=count] option').first().textContent()).toBe('1 face');
       await form.locator('select[name=count]').selectOption('1');
       await form.getByRole('button', { name: 'Generate', exact: true }).click();
       await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=grid-output] img')?.naturalWidth ?? 0) > 0, undefined, { timeout: 60_000 });
+      // Shown at a whole zoom of at most 4x its pixels, not stretched to the grid's width.
+      const img = page.locator('[data-testid=grid-output] img');
+      await page.waitForFunction(() => document.querySelector<HTMLImageElement>('[data-testid=grid-output] img')?.dataset['zoom'] !== undefined);
+      const shown = await img.evaluate((el: HTMLImageElement) => ({ natural: el.naturalWidth, width: el.getBoundingClientRect().width, zoom: Number(el.dataset['zoom']) }));
+      expect(shown.natural).toBe(side);
+      expect(shown.zoom).toBeLessThanOrEqual(4);
+      expect(shown.width).toBeCloseTo(side * shown.zoom, 0);
+      expect(await page.locator('[data-testid=grid-output] img').getAttribute('alt')).toMatch(/^1 face generated from /);
       const link = page.getByRole('link', { name: 'Download PNG' }).first();
       const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
       expect(download.suggestedFilename()).toBe(`fakeface-builtin-${generator.name}-seed-1-1.png`);
       generated = join(work.dir, download.suggestedFilename());
       await download.saveAs(generated);
-      expect(await sharp(generated).metadata()).toMatchObject({ format: 'png', width: side + 4, height: side + 4 }); // one face, 2 px padding
+      expect(await sharp(generated).metadata()).toMatchObject({ format: 'png', width: side, height: side }); // one face, without the grid's frame
 
       // The same face at twice its size on a 640x480 photo-like background with no face in it:
       // a smooth random colour field (8x6 random colours, upscaled) plus pixel noise.
@@ -399,7 +637,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
       const coarse = Buffer.from(Array.from({ length: 8 * 6 * 3 }, () => 40 + Math.floor(random() * 176)));
       const field = await sharp(coarse, { raw: { width: 8, height: 6, channels: 3 } }).resize(640, 480, { kernel: 'cubic' }).raw().toBuffer();
       for (let i = 0; i < field.length; i++) field[i] = Math.max(0, Math.min(255, field[i]! + Math.round((random() - 0.5) * 24)));
-      const face = await sharp(generated).extract({ left: 2, top: 2, width: side, height: side }).resize(2 * side, 2 * side, { kernel: 'lanczos3' }).png().toBuffer();
+      const face = await sharp(generated).resize(2 * side, 2 * side, { kernel: 'lanczos3' }).png().toBuffer();
       pastedBox = { x: 380, y: 150, width: 2 * side, height: 2 * side };
       pasted = join(work.dir, 'generated-face-on-photo.png');
       await sharp(field, { raw: { width: 640, height: 480, channels: 3 } }).composite([{ input: face, left: pastedBox.x, top: pastedBox.y }]).png().toFile(pasted);
@@ -407,8 +645,20 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
       pastedVideo = join(work.dir, 'generated-face-on-photo.mp4');
       execFileSync(FFMPEG!, ['-y', '-loglevel', 'error', '-loop', '1', '-i', pasted, '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', pastedVideo]);
       expect(existsSync(pastedVideo)).toBe(true);
-      await shot('generate-one-face');
+      await shots('generate-one-face');
     }, 120_000);
+
+    it('sends the face to the Check page with "Check this face", which checks it there', async (ctx) => {
+      needsDetection(ctx);
+      expect(generated, 'the download test must run first').toBeDefined();
+      await page.getByRole('button', { name: 'Check this face' }).click();
+      await page.waitForFunction(() => location.hash === '#/check');
+      const verdict = page.locator('[data-testid=verdict]');
+      await verdict.waitFor({ timeout: 60_000 });
+      expect(VERDICT_LABELS).toContain(await verdict.textContent());
+      expect(await page.locator('figcaption').first().textContent()).toBe(`${basename(generated)} · ${(await sharp(generated).metadata()).width}×${(await sharp(generated).metadata()).height}`);
+      await shots('check-from-generate');
+    });
 
     it('calls the downloaded face fake, in plain words, with its region map over the face', async (ctx) => {
       needsDetection(ctx);

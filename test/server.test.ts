@@ -171,10 +171,10 @@ describe('the server without runs or built-in models', () => {
 
   it('says how to train a run when there is none, and has nothing to generate with', async () => {
     const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
-    expect(list).toMatchObject({ runs: [], defaultRun: null, builtInGenerator: null, builtInDetector: null, defaultDetector: null, trainCommand: 'fakeface train --data DIR --preset tiny --out runs/tiny' });
+    expect(list).toMatchObject({ runs: [], defaultRun: null, builtInGenerator: null, builtInDetector: null, defaultDetector: null, trainCommand: 'npx fakeface train --data DIR --preset tiny --out runs/tiny' });
     for (const request of [{ count: 4 }, { seedA: 1, seedB: 2 }]) {
       const body = await expectError(await fetch(`${url}/api/generate`, json(request)), 404, /^no run with a checkpoint in .+, and no built-in generator$/);
-      expect(body.hint).toBe('train one first: fakeface train --data DIR --preset tiny --out runs/tiny');
+      expect(body.hint).toBe('train one first: npx fakeface train --data DIR --preset tiny --out runs/tiny');
     }
     // Without the built-in generator, its id is an ordinary experiment:run id.
     await expectError(await fetch(`${url}/api/generate`, json({ run: 'builtin:dcgan64-utkface' })), 404, /^no run "builtin:dcgan64-utkface" in experiment "builtin"$/);
@@ -184,7 +184,7 @@ describe('the server without runs or built-in models', () => {
     skipUnlessDetection(detection, ctx);
     const photo = UTKFACE_DIR ? readFileSync(facePhotos(UTKFACE_DIR, 1, 3)[0]!) : await syntheticJpeg(64, 64);
     const body = await expectError(await postFile(`${url}/api/detect`, photo, 'face.jpg', 'image/jpeg'), 503, /^no detector to check with: this server has no --detector, this install no built-in detector, and there is no trained run$/);
-    expect(body.hint).toBe('start it with --detector DIR (from fakeface detector train), or train a GAN run first: fakeface train --data DIR --preset tiny --out runs/tiny');
+    expect(body.hint).toBe('start it with --detector DIR (from fakeface detector train), or train a GAN run first: npx fakeface train --data DIR --preset tiny --out runs/tiny');
     expect(leftoverUploads(tmpDir)).toEqual([]);
   });
 
@@ -254,6 +254,21 @@ describe.skipIf(!BUILT_IN)('the server with the built-in models and no runs', ()
     expect(response.headers.get('x-fakeface-run')).toBe(generatorId);
     const side = card.config.resolution;
     expect(await sharp(Buffer.from(await response.arrayBuffer())).metadata()).toMatchObject({ width: 4 * (side + 2) + 2, height: side + 4 });
+  });
+
+  it('draws bare faces with padding 0: one face is exactly its pixels, without the grid frame', async () => {
+    const side = card.config.resolution;
+    const png = async (body: object) => Buffer.from(await (await fetch(`${url}/api/generate`, json(body))).arrayBuffer());
+    const bare = await png({ count: 1, seed: 5, padding: 0 });
+    expect(await sharp(bare).metadata()).toMatchObject({ width: side, height: side });
+    // The same face as inside the framed grid.
+    const framed = await png({ count: 1, seed: 5 });
+    expect(await sharp(framed).metadata()).toMatchObject({ width: side + 4, height: side + 4 });
+    const inner = await sharp(framed).extract({ left: 2, top: 2, width: side, height: side }).raw().toBuffer();
+    expect(inner.equals(await sharp(bare).raw().toBuffer())).toBe(true);
+    expect(await sharp(await png({ count: 4, seed: 5, padding: 0 })).metadata()).toMatchObject({ width: 2 * side, height: 2 * side });
+    expect(await sharp(await png({ seedA: 1, seedB: 2, steps: 3, padding: 0 })).metadata()).toMatchObject({ width: 3 * side, height: side });
+    await expectError(await fetch(`${url}/api/generate`, json({ count: 1, padding: -1 })), 400, /^padding must be an integer from 0 to 16, not -1$/);
   });
 
   it('checks a real face photo with the built-in detector, and names it', async (ctx) => {

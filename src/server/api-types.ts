@@ -188,6 +188,8 @@ export interface GenerateGridRequest {
   count?: number;
   seed?: number;
   columns?: number;
+  /** Black pixels around and between the faces (default 2; 0: one face is exactly its pixels). */
+  padding?: number;
 }
 
 export interface GenerateInterpolationRequest {
@@ -195,4 +197,6 @@ export interface GenerateInterpolationRequest {
   seedA: number;
   seedB: number;
   steps?: number;
+  /** As in GenerateGridRequest. */
+  padding?: number;
 }

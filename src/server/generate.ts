@@ -1,11 +1,15 @@
+import { encodePng, tileGrid } from '../data/index.js';
 import { generateFromRun } from '../generate/index.js';
 import { loadRunModel } from '../train/checkpoint.js';
 import { Rng } from '../train/rng.js';
-import { generateImages, renderGridPng } from '../train/samples.js';
+import { generateImages } from '../train/samples.js';
 import { HttpError } from './http-error.js';
 
 export const MAX_GRID_FACES = 64;
 export const MAX_INTERPOLATION_STEPS = 16;
+/** Black pixels around and between the faces, as `fakeface generate` draws them; 0 gives bare faces (one face: exactly its pixels). */
+export const DEFAULT_PADDING = 2;
+export const MAX_PADDING = 16;
 const MAX_SEED = 0xffffffff;
 
 export interface GeneratedPng {
@@ -24,10 +28,18 @@ export function checkInteger(value: unknown, name: string, min: number, max: num
 
 export const checkSeed = (value: unknown, name: string, fallback?: number) => checkInteger(value, name, 0, MAX_SEED, fallback);
 
+type Faces = { pixels: Float32Array; count: number; height: number; width: number };
+
+/** Faces side by side, `columns` to a row, `padding` px of black around and between them. */
+function gridPng(faces: Faces, columns: number | undefined, padding: number): Promise<Buffer> {
+  const grid = tileGrid(faces.pixels, faces.count, faces.height, faces.width, columns, padding);
+  return encodePng(grid.pixels, grid.height, grid.width);
+}
+
 /** A grid of `count` faces from the run's newest checkpoint; the same seed gives the same faces (as `fakeface generate`). */
-export async function generateGrid(runDir: string, count: number, seed: number, columns?: number): Promise<GeneratedPng> {
+export async function generateGrid(runDir: string, count: number, seed: number, columns?: number, padding = DEFAULT_PADDING): Promise<GeneratedPng> {
   const faces = await generateFromRun(runDir, count, seed);
-  return { png: await renderGridPng(faces, columns), iteration: faces.iteration, count };
+  return { png: await gridPng(faces, columns, padding), iteration: faces.iteration, count };
 }
 
 /**
@@ -36,7 +48,7 @@ export async function generateGrid(runDir: string, count: number, seed: number, 
  * line between two points cuts through its low-density middle, giving washed-out
  * faces). The ends are exactly the first face of each seed's grid.
  */
-export async function generateInterpolation(runDir: string, seedA: number, seedB: number, steps: number): Promise<GeneratedPng> {
+export async function generateInterpolation(runDir: string, seedA: number, seedB: number, steps: number, padding = DEFAULT_PADDING): Promise<GeneratedPng> {
   const { model, config, iteration } = await loadRunModel(runDir, 'generator');
   try {
     const latentDim = config.latentDim;
@@ -45,7 +57,7 @@ export async function generateInterpolation(runDir: string, seedA: number, seedB
     const noise = new Float32Array(steps * latentDim);
     for (let i = 0; i < steps; i++) noise.set(slerp(a, b, i / (steps - 1)), i * latentDim);
     const faces = generateImages(model, noise, latentDim);
-    return { png: await renderGridPng(faces, steps), iteration, count: steps };
+    return { png: await gridPng(faces, steps, padding), iteration, count: steps };
   } finally {
     model.dispose();
   }

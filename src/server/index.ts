@@ -18,6 +18,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { initEngine, type EngineInfo } from '../engine/index.js';
 import type { Health } from './api-types.js';
+import { registerCompression } from './compression.js';
 import type { ServerContext } from './context.js';
 import { loadDetection } from './detection.js';
 import { HttpError, toHttpResponse } from './http-error.js';
@@ -130,6 +131,8 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
     return payload;
   });
 
+  // First: compression hooks each route as it is added.
+  await registerCompression(app);
   await app.register(fastifyMultipart, { limits: { fileSize: options.maxUploadBytes, files: 1, fields: 10, parts: 12 } });
   // Decorates reply.sendFile (samples, reports); serves nothing by itself.
   await app.register(fastifyStatic, { serve: false, root: uploadDir });

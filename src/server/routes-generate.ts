@@ -3,7 +3,7 @@ import { builtInGenerator } from '../models/builtin.js';
 import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-types.js';
 import { builtInGeneratorDir, builtInId } from './builtin.js';
 import type { ServerContext } from './context.js';
-import { checkInteger, checkSeed, generateGrid, generateInterpolation, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS } from './generate.js';
+import { checkInteger, checkSeed, generateGrid, generateInterpolation, DEFAULT_PADDING, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS, MAX_PADDING } from './generate.js';
 import { HttpError } from './http-error.js';
 import { checkRunId, defaultRun, listRuns, resolveRun, TRAIN_COMMAND } from './runs.js';
 
@@ -12,7 +12,7 @@ type GenerateBody = GenerateGridRequest & Partial<GenerateInterpolationRequest>;
 /** experiment:run becomes experiment-run in a file name. */
 const fileSafe = (id: string) => id.replace(/:/g, '-');
 
-const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps']);
+const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps', 'padding']);
 
 /**
  * The generator a request names: a run, or the built-in one by its id. None named:
@@ -44,6 +44,7 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
     const interpolate = request_.seedA !== undefined || request_.seedB !== undefined || request_.steps !== undefined;
 
     const { id: runId, dir: runDir } = await chooseGenerator(ctx, request_.run);
+    const padding = checkInteger(request_.padding, 'padding', 0, MAX_PADDING, DEFAULT_PADDING);
 
     let result;
     let name: string;
@@ -54,13 +55,13 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
       const seedA = checkSeed(request_.seedA, 'seedA');
       const seedB = checkSeed(request_.seedB, 'seedB');
       const steps = checkInteger(request_.steps, 'steps', 2, MAX_INTERPOLATION_STEPS, 8);
-      result = await ctx.requests.add(() => generateInterpolation(runDir, seedA, seedB, steps));
+      result = await ctx.requests.add(() => generateInterpolation(runDir, seedA, seedB, steps, padding));
       name = `fakeface-${fileSafe(runId)}-seeds-${seedA}-${seedB}.png`;
     } else {
       const count = checkInteger(request_.count, 'count', 1, MAX_GRID_FACES, 16);
       const seed = checkSeed(request_.seed, 'seed', 0);
       const columns = request_.columns === undefined ? undefined : checkInteger(request_.columns, 'columns', 1, MAX_GRID_FACES);
-      result = await ctx.requests.add(() => generateGrid(runDir, count, seed, columns));
+      result = await ctx.requests.add(() => generateGrid(runDir, count, seed, columns, padding));
       name = `fakeface-${fileSafe(runId)}-seed-${seed}-${count}.png`;
     }
     return reply

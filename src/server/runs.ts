@@ -7,7 +7,8 @@ import type { ExperimentReport, MetricsPoint, RunDetail, RunSummary, SampleGrid 
 import { HttpError } from './http-error.js';
 import { RUN_ID_PATTERN } from './options.js';
 
-export const TRAIN_COMMAND = 'fakeface train --data DIR --preset tiny --out runs/tiny';
+/** Through npx: a project that installed fakeface as a dependency has no `fakeface` on its PATH. */
+export const TRAIN_COMMAND = 'npx fakeface train --data DIR --preset tiny --out runs/tiny';
 
 /** Most metrics lines a run's detail carries; longer runs are thinned evenly. */
 export const MAX_METRICS_POINTS = 2000;

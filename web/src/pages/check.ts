@@ -1,7 +1,11 @@
 import { getHealth, getJson, listen, RequestError, uploadFile, type Job, type JobAccepted, type JobEvents, type ImageDetection, type RunList, type VideoDetection, type FaceResult, type DetectorInfo, type Verdict } from '../api.js';
 import type { DetectorAbout, UncertainReason } from '../../../src/detect/types.js';
 import { lineChart, type LineChart } from '../charts.js';
-import { clear, formatBytes, formatTime, h, percent, svg, uid } from '../dom.js';
+import { clear, formatBytes, formatTime, h, percent, uid } from '../dom.js';
+import { readingOrder } from '../face-order.js';
+import { takeHandedFiles } from '../handoff.js';
+import { faceOverlay, linkFacesToTable, mapControls, regionMap } from './check-overlay.js';
+import { batchSummary, type FileOutcome } from './check-summary.js';
 
 const ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm,.jpg,.jpeg,.png,.webp,.mp4,.mov,.webm';
 
@@ -12,47 +16,53 @@ const VERDICT_TEXT: Record<Verdict, string> = {
   uncertain: "Can't tell",
 };
 
-/** The Check page: drop or pick a file; an image is answered at once, a video becomes a job followed live. */
+/** The Check page: drop, pick or paste files; an image is answered at once, a video becomes a job followed live; several files get a card each and a summary. */
 export function renderCheck(root: HTMLElement): () => void {
   const cleanups: Array<() => void> = [];
   const cleanupResult: Array<() => void> = [];
+  /** Bumped by each new check: a batch still running stops when it sees a newer one. */
+  let generation = 0;
   const resetResult = () => {
+    generation++;
     for (const undo of cleanupResult.splice(0)) undo();
     clear(result);
   };
 
   const hintId = uid('drop-hint');
   const detectorId = uid('detector');
-  const input = h('input', { type: 'file', accept: ACCEPT, class: 'visually-hidden', tabindex: -1, 'aria-hidden': 'true', 'data-testid': 'file-input' });
+  const input = h('input', { type: 'file', accept: ACCEPT, multiple: true, class: 'visually-hidden', tabindex: -1, 'aria-hidden': 'true', 'data-testid': 'file-input' });
   const detectorSelect = h('select', { id: detectorId, name: 'detector' }, h('option', { value: '' }, 'Default (the server picks)'));
+  const dropTitle = h('span', { class: 'dropzone-title' }, 'Drop photos or videos here');
   const drop = h(
     'button',
     { type: 'button', class: 'dropzone', 'aria-describedby': hintId, 'data-testid': 'dropzone' },
     h('span', { class: 'dropzone-icon', 'aria-hidden': 'true' }, '⇪'),
-    h('span', { class: 'dropzone-title' }, 'Drop a photo or video here'),
-    h('span', { class: 'dropzone-sub' }, 'or press to choose a file'),
+    dropTitle,
+    h('span', { class: 'dropzone-sub' }, 'or press to choose files, or paste an image (Ctrl+V)'),
   );
-  const hint = h('p', { id: hintId, class: 'hint' }, 'Images: JPEG, PNG, WebP. Videos: MP4, MOV, WebM. The file is analysed by this fakeface server and deleted right after.');
+  const hintText = (limit: string) => `Images: JPEG, PNG, WebP. Videos: MP4, MOV, WebM.${limit} Several files at once are checked one after another. Each file is analysed by this fakeface server and deleted right after.`;
+  const hint = h('p', { id: hintId, class: 'hint' }, hintText(''));
   const result = h('section', { class: 'result', 'aria-live': 'polite', 'data-testid': 'result' });
+  const uploadCard = h(
+    'section',
+    { class: 'card upload-card' },
+    drop,
+    input,
+    hint,
+    h('div', { class: 'field inline' }, h('label', { for: detectorId }, 'Detector'), detectorSelect),
+  );
 
   root.append(
     h('h1', {}, 'Check a photo or a video'),
     h('p', { class: 'lead' }, 'fakeface finds each face and judges whether it was made by an image generator rather than a camera. A video is judged from its frames.'),
-    h(
-      'section',
-      { class: 'card upload-card' },
-      drop,
-      input,
-      hint,
-      h('div', { class: 'field inline' }, h('label', { for: detectorId }, 'Detector'), detectorSelect),
-    ),
+    uploadCard,
     result,
   );
 
   getHealth()
     .then((health) => {
-      hint.textContent = `Images: JPEG, PNG, WebP. Videos: MP4, MOV, WebM. Up to ${formatBytes(health.maxUploadBytes)}. The file is analysed by this fakeface server and deleted right after.`;
-      if (!health.detection.available) showError(`Checking is not available on this server: ${health.detection.reason}.`);
+      hint.textContent = hintText(` Up to ${formatBytes(health.maxUploadBytes)} each.`);
+      if (!health.detection.available) showError(result, `Checking is not available on this server: ${health.detection.reason}.`);
     })
     .catch(() => undefined);
   getJson<RunList>('/api/runs')
@@ -65,11 +75,17 @@ export function renderCheck(root: HTMLElement): () => void {
     })
     .catch(() => undefined);
 
+  /** Once there is an answer the drop zone steps back: the answer is what matters now. */
+  const compactDropzone = () => {
+    drop.classList.add('compact');
+    dropTitle.textContent = 'Drop other photos or videos here';
+  };
+
   const choose = () => input.click();
   drop.addEventListener('click', choose);
   input.addEventListener('change', () => {
-    const file = input.files?.[0];
-    if (file) void check(file);
+    const files = [...(input.files ?? [])];
+    if (files.length) void checkFiles(files);
     input.value = '';
   });
   for (const type of ['dragenter', 'dragover'] as const) {
@@ -82,35 +98,74 @@ export function renderCheck(root: HTMLElement): () => void {
   drop.addEventListener('drop', (event) => {
     event.preventDefault();
     drop.classList.remove('dragging');
-    const file = event.dataTransfer?.files[0];
-    if (file) void check(file);
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (files.length) void checkFiles(files);
   });
   // A file dropped next to the zone must not make the browser navigate away to it.
   const swallow = (event: DragEvent) => event.preventDefault();
   window.addEventListener('dragover', swallow);
   window.addEventListener('drop', swallow);
+  // Ctrl+V anywhere on the page: the first image on the clipboard is checked (text pastes are left alone).
+  const paste = (event: ClipboardEvent) => {
+    const item = [...(event.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
+    const blob = item?.getAsFile();
+    if (!blob) return;
+    event.preventDefault();
+    const extension = blob.type.split('/')[1]?.replace('jpeg', 'jpg') ?? 'png';
+    void checkFiles([new File([blob], `pasted-image.${extension}`, { type: blob.type })]);
+  };
+  document.addEventListener('paste', paste);
   cleanups.push(() => {
     window.removeEventListener('dragover', swallow);
     window.removeEventListener('drop', swallow);
+    document.removeEventListener('paste', paste);
   });
 
-  function showError(message: string, hintText?: string): void {
-    resetResult();
-    result.append(h('div', { class: 'card error', role: 'alert', 'data-testid': 'error' }, h('strong', {}, 'Could not check the file. '), message, hintText ? h('p', { class: 'hint' }, hintText) : null));
+  function showError(into: HTMLElement, message: string, hintText?: string): void {
+    if (into === result) resetResult();
+    else clear(into);
+    into.append(h('div', { class: 'card error', role: 'alert', 'data-testid': 'error' }, h('strong', {}, 'Could not check the file. '), message, hintText ? h('p', { class: 'hint' }, hintText) : null));
   }
 
-  async function check(file: File, wholeImage = false): Promise<void> {
+  /** One file: its answer fills the page. Several: a card each as it finishes, one after another, and a summary table. */
+  async function checkFiles(files: File[]): Promise<void> {
+    if (files.length === 1) {
+      resetResult();
+      await checkFile(files[0]!, result, { reveal: true });
+      return;
+    }
     resetResult();
+    const mine = generation;
+    const summary = batchSummary(files);
+    result.append(summary.el);
+    const slots = files.map((file) => {
+      const slot = h('section', { class: 'batch-item', 'data-testid': 'batch-item', 'aria-label': file.name }, h('h2', { class: 'batch-file' }, file.name), h('p', { class: 'hint' }, 'Waiting for the files before it…'));
+      result.append(slot);
+      return slot;
+    });
+    for (const [i, file] of files.entries()) {
+      if (generation !== mine) return; // a newer check started, or the page was left
+      const outcome = await checkFile(file, slots[i]!, { reveal: false, heading: file.name });
+      if (generation !== mine) return;
+      summary.set(i, outcome);
+    }
+  }
+
+  /** Uploads `file`, follows it to its answer and shows the answer in `into`; resolves to what it came to (never rejects). */
+  async function checkFile(file: File, into: HTMLElement, view: ResultView, wholeImage = false): Promise<FileOutcome> {
+    const failed = (message: string): FileOutcome => ({ file: file.name, kind: 'error', faces: null, verdict: null, topScore: null, error: message });
     const started = performance.now();
     const health = await getHealth().catch(() => null);
     if (health && file.size > health.maxUploadBytes) {
-      showError(`${file.name} is ${formatBytes(file.size)}; this server accepts up to ${formatBytes(health.maxUploadBytes)}.`);
-      return;
+      const message = `${file.name} is ${formatBytes(file.size)}; this server accepts up to ${formatBytes(health.maxUploadBytes)}.`;
+      showError(into, message);
+      return failed(message);
     }
     const controller = new AbortController();
     cleanupResult.push(() => controller.abort());
     const uploadBar = progressBlock('Uploading', file.name);
-    result.append(uploadBar.el);
+    keepHeading(into, view);
+    into.append(uploadBar.el);
     const params = new URLSearchParams();
     if (detectorSelect.value) params.set('run', detectorSelect.value);
     if (wholeImage) params.set('wholeImage', 'true');
@@ -125,90 +180,112 @@ export function renderCheck(root: HTMLElement): () => void {
       );
       uploadBar.update(1, 1, 'uploaded');
       if (response.status === 202) {
-        followJob((response.body as JobAccepted).job, file, started);
-      } else {
-        resetResult();
-        showImage(response.body as ImageDetection, file, started);
+        const job = await followJob((response.body as JobAccepted).job, file, into);
+        keepHeading(into, view);
+        showVideo(job, job.result!, file, started, into, view);
+        const video = job.result!;
+        return { file: file.name, kind: 'video', faces: Math.max(0, ...video.frames.map((f) => f.faces.length)), verdict: video.verdict, topScore: video.pFake, error: null };
       }
+      const detection = response.body as ImageDetection;
+      keepHeading(into, view);
+      showImage(detection, file, started, into, view);
+      const top = detection.faces.length ? Math.max(...detection.faces.map((f) => f.pFake)) : (detection.wholeImage?.pFake ?? null);
+      return { file: file.name, kind: 'image', faces: detection.faces.length, verdict: detection.verdict, topScore: top, error: null };
     } catch (error) {
-      if (controller.signal.aborted) return;
       const e = error as RequestError;
-      showError(e.message, e.hint);
+      if (!controller.signal.aborted) showError(into, e.message, e.hint);
+      return failed(e.message);
     } finally {
       drop.disabled = false;
     }
   }
 
-  function followJob(job: Job, file: File, started: number): void {
+  /** Clears `into` for the next stage of a check; a batch card keeps its file name on top. */
+  function keepHeading(into: HTMLElement, view: ResultView): void {
+    clear(into);
+    if (view.heading) into.append(h('h2', { class: 'batch-file' }, view.heading));
+  }
+
+  /** Follows a video job by its event stream (polling if the stream drops) until it is done; rejects with the job's error. */
+  function followJob(job: Job, file: File, into: HTMLElement): Promise<Job> {
     const analysis = progressBlock('Analysing', file.name);
-    result.append(analysis.el);
+    into.append(analysis.el);
     const describe = (j: Job) => {
       if (j.status === 'queued') analysis.update(0, 1, j.position ? `waiting in the queue (position ${j.position})` : 'waiting in the queue');
       else if (j.status === 'running') analysis.update(j.progress.done, j.progress.total, frameText(j.progress.done, j.progress.total));
     };
     describe(job);
-    let finished = false;
-    const finish = (j: Job) => {
-      if (finished) return;
-      finished = true;
-      source.close();
-      clearInterval(poll);
-      if (j.status === 'done' && j.result) {
-        resetResult();
-        showVideo(j, j.result, file, started);
-      } else {
-        showError(j.error ?? 'the analysis failed');
-      }
-    };
-    const source = listen<JobEvents>(`/api/jobs/${job.id}/events`, {
-      job: (j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)),
-      progress: (p) => analysis.update(p.done, p.total, frameText(p.done, p.total)),
-    });
-    // If the event stream drops (a proxy, a sleeping laptop), polling still gets the answer.
-    const poll = setInterval(() => {
-      if (source.readyState !== EventSource.CLOSED) return;
-      getJson<Job>(`/api/jobs/${job.id}`)
-        .then((j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)))
-        .catch((error: RequestError) => {
-          if (error.status === 404) {
-            finished = true;
-            clearInterval(poll);
-            showError(error.message);
-          }
-        });
-    }, 2000);
-    cleanupResult.push(() => {
-      source.close();
-      clearInterval(poll);
+    return new Promise((resolve, reject) => {
+      let finished = false;
+      const stop = () => {
+        finished = true;
+        source.close();
+        clearInterval(poll);
+      };
+      const finish = (j: Job) => {
+        if (finished) return;
+        stop();
+        if (j.status === 'done' && j.result) resolve(j);
+        else reject(new RequestError(0, j.error ?? 'the analysis failed'));
+      };
+      const source = listen<JobEvents>(`/api/jobs/${job.id}/events`, {
+        job: (j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)),
+        progress: (p) => analysis.update(p.done, p.total, frameText(p.done, p.total)),
+      });
+      // If the event stream drops (a proxy, a sleeping laptop), polling still gets the answer.
+      const poll = setInterval(() => {
+        if (source.readyState !== EventSource.CLOSED) return;
+        getJson<Job>(`/api/jobs/${job.id}`)
+          .then((j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)))
+          .catch((error: RequestError) => {
+            if (error.status === 404 && !finished) {
+              stop();
+              reject(error);
+            }
+          });
+      }, 2000);
+      cleanupResult.push(() => {
+        if (finished) return;
+        stop();
+        reject(new RequestError(0, 'cancelled'));
+      });
     });
   }
 
-  function showImage(detection: ImageDetection, file: File, started: number): void {
+  function showImage(detection: ImageDetection, file: File, started: number, into: HTMLElement, view: ResultView): void {
     const elapsed = performance.now() - started;
     const url = URL.createObjectURL(file);
     cleanupResult.push(() => URL.revokeObjectURL(url));
+    // Numbered as a reader scans: rows top to bottom, each left to right.
+    const faces = readingOrder(detection.faces);
     const figure = h('figure', { class: 'photo' });
-    const img = h('img', { src: url, alt: `The checked image, ${file.name}, with ${detection.faces.length} face${detection.faces.length === 1 ? '' : 's'} outlined` });
+    const img = h('img', { src: url, alt: `The checked image, ${file.name}, with ${faces.length} face${faces.length === 1 ? '' : 's'} outlined` });
     const frame = h('div', { class: 'photo-frame' }, img);
-    const map = regionMap(detection.faces, detection.width, detection.height);
+    const map = regionMap(faces, detection.width, detection.height);
     if (map) frame.append(map);
-    frame.append(faceOverlay(detection.faces, detection.width, detection.height, detection.detector));
+    const overlay = faceOverlay(faces, detection.width, detection.height, detection.detector);
+    frame.append(overlay);
     figure.append(frame, h('figcaption', {}, `${file.name} · ${detection.width}×${detection.height}`));
     if (map) figure.append(mapControls(map));
     // No face and nothing scored: offer to score the whole picture (it then decides, unless it too cannot be judged).
     const scoreWhole =
-      detection.faces.length === 0 && !detection.wholeImage
-        ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'score-whole-image', onclick: () => void check(file, true) }, 'Score the whole image instead')
+      faces.length === 0 && !detection.wholeImage
+        ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'score-whole-image', onclick: () => void checkFile(file, into, view, true) }, 'Score the whole image instead')
         : null;
-    const card = verdictCard({ ...detection, wholeImage: detection.faces.length === 0 ? detection.wholeImage : null, action: scoreWhole, elapsedMs: elapsed });
+    const card = verdictCard({ ...detection, wholeImage: faces.length === 0 ? detection.wholeImage : null, action: scoreWhole, elapsedMs: elapsed });
     const side = h('div', { class: 'stack' }, card);
-    if (detection.faces.length > 0) side.append(facesTable(detection.faces));
+    if (faces.length > 0) {
+      const table = facesTable(faces);
+      side.append(table);
+      linkFacesToTable(overlay, [...table.querySelectorAll('tbody tr')] as HTMLTableRowElement[]);
+    }
     side.append(technicalDetails(detection.detector, detection.note));
-    result.append(h('div', { class: 'result-grid', 'data-kind': 'image', 'data-elapsed-ms': Math.round(elapsed) }, figure, side));
-    revealVerdict(card);
+    into.append(h('div', { class: 'result-grid', 'data-kind': 'image', 'data-elapsed-ms': Math.round(elapsed) }, figure, side));
+    compactDropzone();
+    if (view.reveal) revealVerdict(card);
   }
 
-  function showVideo(job: Job, video: VideoDetection, file: File, started: number): void {
+  function showVideo(job: Job, video: VideoDetection, file: File, started: number, into: HTMLElement, view: ResultView): void {
     const elapsed = performance.now() - started;
     const card = verdictCard({ ...video, wholeImage: null, action: null, elapsedMs: elapsed });
     const facts = h(
@@ -226,7 +303,7 @@ export function renderCheck(root: HTMLElement): () => void {
       const frame = video.frames[key.frame];
       const thumb = h('figure', { class: 'thumb' });
       const frameBox = h('div', { class: 'photo-frame' }, h('img', { src: key.url, alt: `Frame at ${formatTime(key.timeSeconds)}`, loading: 'lazy' }));
-      if (frame) frameBox.append(faceOverlay(frame.faces, video.width, video.height, video.detector, false));
+      if (frame) frameBox.append(faceOverlay(readingOrder(frame.faces), video.width, video.height, video.detector, false));
       thumb.append(frameBox, h('figcaption', {}, `${formatTime(key.timeSeconds)} · p(fake) ${key.pFake === null ? '–' : percent(key.pFake)}`));
       thumbs.append(thumb);
     }
@@ -236,7 +313,7 @@ export function renderCheck(root: HTMLElement): () => void {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, 'Faces'), h('th', { scope: 'col' }, 'p(fake)'))),
       h('tbody', {}, ...video.frames.map((f) => h('tr', {}, h('td', {}, formatTime(f.timeSeconds)), h('td', {}, String(f.faces.length)), h('td', {}, f.pFake === null ? '–' : percent(f.pFake, 1))))),
     );
-    result.append(
+    into.append(
       h(
         'div',
         { class: 'stack', 'data-kind': 'video', 'data-elapsed-ms': Math.round(elapsed) },
@@ -245,7 +322,8 @@ export function renderCheck(root: HTMLElement): () => void {
         job.keyFrames.length ? h('section', { class: 'card' }, h('h2', {}, 'Most suspicious frames'), thumbs) : null,
       ),
     );
-    revealVerdict(card);
+    compactDropzone();
+    if (view.reveal) revealVerdict(card);
     const chart: LineChart = lineChart(
       chartBox,
       {
@@ -264,9 +342,20 @@ export function renderCheck(root: HTMLElement): () => void {
     cleanupResult.push(() => chart.destroy());
   }
 
+  // "Check this face" on the Generate page: check it now.
+  const handed = takeHandedFiles();
+  if (handed.length) void checkFiles(handed);
+
   return () => {
     for (const undo of [...cleanupResult, ...cleanups]) undo();
+    generation++;
   };
+}
+
+/** Where a result goes: alone on the page (scrolled to and focused), or as a card of a batch under its file name. */
+interface ResultView {
+  reveal: boolean;
+  heading?: string;
 }
 
 function frameText(done: number, total: number | null): string {
@@ -384,6 +473,9 @@ function aboutDetector(detector: DetectorInfo): DetectorAbout {
 /** Brings the answer into view once it is there (smoothly, unless the reader asked for less motion). */
 function revealVerdict(card: HTMLElement): void {
   const smooth = !window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  // Focused too, so a keyboard or screen reader user is taken to the answer (tabindex -1: not a tab stop).
+  card.tabIndex = -1;
+  card.focus({ preventScroll: true });
   card.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
 }
 
@@ -417,7 +509,8 @@ function facesTable(faces: FaceResult[]): HTMLElement {
       ...faces.map((face, i) =>
         h(
           'tr',
-          { 'data-verdict': face.verdict },
+          // Focusable, so the keyboard can light up the face's box as the mouse does.
+          { 'data-verdict': face.verdict, 'data-face': i, tabindex: 0 },
           h('td', {}, String(i + 1)),
           h(
             'td',
@@ -432,72 +525,4 @@ function facesTable(faces: FaceResult[]): HTMLElement {
     ),
   );
   return h('div', { class: 'table-scroll' }, table);
-}
-
-/** Red = looks generated, blue = looks real; a cell near the line between them is almost clear. */
-function mapFill(pFake: number): { fill: string; opacity: number } {
-  const strength = Math.min(1, Math.abs(pFake - 0.5) * 2);
-  return { fill: pFake >= 0.5 ? '#e03131' : '#1c7ed6', opacity: Number((0.05 + 0.4 * strength).toFixed(3)) };
-}
-
-/**
- * Where the detector looks: each face's map cells over its crop square, drawn in
- * the image's own pixel coordinates (like faceOverlay). Null when no face has a map.
- */
-function regionMap(faces: FaceResult[], width: number, height: number): SVGSVGElement | null {
-  const withMap = faces.filter((f) => f.map && f.map.grid > 0 && f.map.values.length === f.map.grid * f.map.grid);
-  if (withMap.length === 0) return null;
-  // crispEdges: no anti-aliased seams between neighbouring cells.
-  const layer = svg('svg', { class: 'overlay region-map', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', 'shape-rendering': 'crispEdges', 'data-testid': 'region-map', role: 'img', 'aria-label': 'Map of where the detector looks: red areas look generated, blue areas look real' });
-  for (const face of withMap) {
-    const { grid, values, region } = face.map!;
-    const cw = region.width / grid;
-    const ch = region.height / grid;
-    values.forEach((value, i) => {
-      const { fill, opacity } = mapFill(value);
-      layer.append(svg('rect', { x: region.x + (i % grid) * cw, y: region.y + Math.floor(i / grid) * ch, width: cw, height: ch, fill, 'fill-opacity': opacity, 'data-p-fake': value }));
-    });
-  }
-  return layer;
-}
-
-/** The map's legend and its show/hide switch. */
-function mapControls(map: SVGSVGElement): HTMLElement {
-  const id = uid('show-map');
-  const toggle = h('input', { type: 'checkbox', id, checked: true, 'data-testid': 'region-map-toggle' });
-  toggle.addEventListener('change', () => map.classList.toggle('off', !toggle.checked));
-  return h(
-    'div',
-    { class: 'map-controls' },
-    h('label', { for: id, class: 'map-toggle' }, toggle, ' Show where the detector looks'),
-    h(
-      'p',
-      { class: 'map-legend', 'data-testid': 'region-map-legend' },
-      h('span', { class: 'legend-swatch legend-fake', 'aria-hidden': 'true' }),
-      'red: looks generated',
-      h('span', { class: 'legend-swatch legend-real', 'aria-hidden': 'true' }),
-      'blue: looks real',
-      h('span', { class: 'hint' }, '(clear: no strong sign either way)'),
-    ),
-  );
-}
-
-/** Boxes and scores drawn over an image, in the image's own pixel coordinates. */
-function faceOverlay(faces: FaceResult[], width: number, height: number, detector: DetectorInfo, labels = true): SVGSVGElement {
-  const overlay = svg('svg', { class: 'overlay', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
-  const font = Math.max(10, Math.round(Math.min(width, height) / 22));
-  faces.forEach((face, i) => {
-    const color = face.verdict === 'fake' ? '#e03131' : face.verdict === 'uncertain' ? '#e8590c' : face.pFake >= detector.threshold ? '#e03131' : '#2f9e44';
-    const { x, y, width: w, height: bh } = face.box;
-    overlay.append(svg('rect', { x, y, width: w, height: bh, fill: 'none', stroke: color, 'stroke-width': Math.max(2, font / 5), 'vector-effect': 'non-scaling-stroke' }));
-    if (labels) {
-      const text = `${i + 1} · ${percent(face.pFake)} fake`;
-      const labelY = y > font * 1.4 ? y - font * 0.35 : y + bh + font;
-      overlay.append(
-        svg('rect', { x, y: labelY - font, width: text.length * font * 0.58, height: font * 1.25, fill: color, opacity: 0.85 }),
-        svg('text', { x: x + font * 0.2, y: labelY, fill: '#fff', 'font-size': font, 'font-family': 'system-ui, sans-serif' }, text),
-      );
-    }
-  });
-  return overlay;
 }

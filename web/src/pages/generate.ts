@@ -1,8 +1,40 @@
 import { getJson, postForImage, RequestError, type RunList } from '../api.js';
 import { clear, h, uid } from '../dom.js';
+import { sendToCheck } from '../handoff.js';
 import { noRunsNotice } from './runs.js';
 
 const MAX_SEED = 4294967295;
+/** A generated image is shown at a whole multiple of its pixels, at most this many times (a 64 px face: 256 px, not 530). */
+const MAX_ZOOM = 4;
+/** ...and no wider than this (px), a grid's old fixed width. */
+const MAX_SHOWN_WIDTH = 544;
+/** The generator the user last picked (kept across visits); without one, the built-in generator. */
+const PICKED_KEY = 'fakeface.generator';
+
+const faces = (n: number) => `${n} face${n === 1 ? '' : 's'}`;
+
+/**
+ * The generator to start with: the one the user picked last time, if it is still
+ * there; else the built-in one (a run still at its first iterations draws colour
+ * noise, so a new run is not taken until the user picks it); else the newest run.
+ */
+function initialGenerator(list: RunList, choices: GeneratorChoice[]): string {
+  let picked: string | null = null;
+  try {
+    picked = localStorage.getItem(PICKED_KEY);
+  } catch {
+    // Storage blocked: start from the default.
+  }
+  if (picked && choices.some((c) => c.value === picked)) return picked;
+  return list.builtInGenerator?.id ?? list.defaultRun ?? choices[0]!.value;
+}
+
+/** Shows `img` at the largest whole zoom (up to MAX_ZOOM) that fits MAX_SHOWN_WIDTH; CSS keeps it within narrow screens. */
+function zoomToFit(img: HTMLImageElement): void {
+  const zoom = Math.max(1, Math.min(MAX_ZOOM, Math.floor(MAX_SHOWN_WIDTH / img.naturalWidth)));
+  img.style.width = `${img.naturalWidth * zoom}px`;
+  img.dataset['zoom'] = String(zoom);
+}
 
 /** An entry of the generator list: `value` is what POST /api/generate takes as `run`; `name` is for captions. */
 interface GeneratorChoice {
@@ -22,6 +54,7 @@ function generatorChoices(list: RunList): GeneratorChoice[] {
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+const fileName = (headers: Headers) => /filename="([^"]+)"/.exec(headers.get('content-disposition') ?? '')?.[1] ?? 'fakeface.png';
 const randomSeed = () => Math.floor(Math.random() * 1_000_000);
 
 /** The Generate page: a grid of faces from a seed, and the interpolation strip between two seeds. */
@@ -40,22 +73,34 @@ export function renderGenerate(root: HTMLElement): () => void {
         body.append(noRunsNotice(list));
         return;
       }
-      // Your newest run first; with none, the built-in generator.
-      const selected = list.defaultRun ?? choices[0]!.value;
+      const run = runSelect(choices, initialGenerator(list, choices));
+      const picker = h('section', { class: 'card form-grid', 'aria-label': 'Generator' }, run.field);
       if (!list.runs.some((r) => r.hasCheckpoint) && list.builtInGenerator) {
-        body.append(h('p', { class: 'hint', 'data-testid': 'builtin-note' }, `No trained run yet, so the built-in generator ${list.builtInGenerator.name} draws the faces. Train your own with `, h('code', {}, list.trainCommand), '.'));
+        picker.append(h('p', { class: 'hint full', 'data-testid': 'builtin-note' }, `No trained run yet, so the built-in generator ${list.builtInGenerator.name} draws the faces. Train your own with `, h('code', {}, list.trainCommand), '.'));
+      } else {
+        const young = list.builtInGenerator ? ' A run draws colour noise for its first few hundred iterations, so the built-in generator stays selected until you pick a run.' : '';
+        picker.append(h('p', { class: 'hint full' }, `Both the grid and the morph below use this generator.${young}`));
       }
-      body.append(gridForm(choices, selected), stripForm(choices, selected));
+      body.append(picker, gridForm(run), stripForm(run));
     })
     .catch((error: RequestError) => {
       clear(body);
       body.append(h('div', { class: 'card error', role: 'alert' }, `Could not list the runs: ${error.message}`));
     });
 
-  function runSelect(choices: GeneratorChoice[], selected: string): { field: HTMLElement; select: HTMLSelectElement; name(): string } {
+  type RunSelect = { field: HTMLElement; select: HTMLSelectElement; name(): string };
+
+  function runSelect(choices: GeneratorChoice[], selected: string): RunSelect {
     const id = uid('run');
     const select = h('select', { id, name: 'run' }, ...choices.map((c) => h('option', { value: c.value, selected: c.value === selected }, c.label)));
     const name = () => choices.find((c) => c.value === select.value)?.name ?? select.value;
+    select.addEventListener('change', () => {
+      try {
+        localStorage.setItem(PICKED_KEY, select.value);
+      } catch {
+        // Storage blocked: the pick lasts as long as the page.
+      }
+    });
     // A row of its own: "built-in: dcgan64-utkface (64 px, iteration 30000)" does not fit a grid cell.
     return { field: h('div', { class: 'field full generator-field' }, h('label', { for: id }, 'Generator'), select), select, name };
   }
@@ -73,7 +118,7 @@ export function renderGenerate(root: HTMLElement): () => void {
     return field;
   }
 
-  function output(testid: string, strip = false): { el: HTMLElement; show(blob: Blob, headers: Headers, alt: string, caption: string): void; error(e: RequestError): void; busy(): void } {
+  function output(testid: string, strip = false): { el: HTMLElement; show(blob: Blob, headers: Headers, alt: string, caption: string, ...actions: HTMLElement[]): void; error(e: RequestError): void; busy(): void } {
     const el = h('div', { class: 'gen-output', 'aria-live': 'polite', 'data-testid': testid });
     return {
       el,
@@ -81,14 +126,15 @@ export function renderGenerate(root: HTMLElement): () => void {
         clear(el);
         el.append(h('p', { class: 'hint' }, 'Generating…'));
       },
-      show(blob, headers, alt, caption) {
+      show(blob, headers, alt, caption, ...actions) {
         clear(el);
         const url = URL.createObjectURL(blob);
         urls.push(url);
-        const name = /filename="([^"]+)"/.exec(headers.get('content-disposition') ?? '')?.[1] ?? 'fakeface.png';
+        const img = h('img', { src: url, alt, class: 'pixelated' });
+        if (!strip) img.addEventListener('load', () => zoomToFit(img), { once: true });
         el.append(
-          h('figure', { class: strip ? 'generated strip' : 'generated' }, h('img', { src: url, alt, class: 'pixelated' }), h('figcaption', {}, caption)),
-          h('a', { class: 'button secondary', href: url, download: name }, 'Download PNG'),
+          h('figure', { class: strip ? 'generated strip' : 'generated' }, img, h('figcaption', {}, caption)),
+          h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: url, download: fileName(headers) }, 'Download PNG'), ...actions),
         );
       },
       error(e) {
@@ -98,33 +144,41 @@ export function renderGenerate(root: HTMLElement): () => void {
     };
   }
 
-  function gridForm(choices: GeneratorChoice[], selected: string): HTMLElement {
-    const run = runSelect(choices, selected);
+  function gridForm(run: RunSelect): HTMLElement {
     const seed = seedField('Seed', 'seed', 1);
     const countId = uid('count');
-    const count = h('select', { id: countId, name: 'count' }, ...[1, 4, 9, 16, 25, 36, 49, 64].map((n) => h('option', { value: n, selected: n === 16 }, `${n} faces`)));
+    const count = h('select', { id: countId, name: 'count' }, ...[1, 4, 9, 16, 25, 36, 49, 64].map((n) => h('option', { value: n, selected: n === 16 }, faces(n))));
     const out = output('grid-output');
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Generate');
-    const form = h('form', { class: 'card form-grid' }, h('h2', {}, 'A grid from a seed'), run.field, seed.field, h('div', { class: 'field' }, h('label', { for: countId }, 'How many'), count), h('div', { class: 'actions' }, submit));
+    const form = h('form', { class: 'card form-grid' }, h('h2', {}, 'A grid from a seed'), seed.field, h('div', { class: 'field' }, h('label', { for: countId }, 'How many'), count), h('div', { class: 'actions' }, submit));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (!form.reportValidity()) return;
-      const body = { run: run.select.value, seed: Number(seed.input.value), count: Number(count.value) };
+      const n = Number(count.value);
+      // One face comes bare (exactly the generator's pixels); a grid keeps the black lines between its faces.
+      const body = { run: run.select.value, seed: Number(seed.input.value), count: n, ...(n === 1 ? { padding: 0 } : {}) };
       const generator = run.name();
       out.busy();
       submit.disabled = true;
       postForImage('/api/generate', body)
-        .then(({ blob, headers }) =>
-          out.show(blob, headers, `${body.count} generated faces from ${generator}, seed ${body.seed}`, `${capitalize(generator)}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}.`),
-        )
+        .then(({ blob, headers }) => {
+          const check = h('button', { type: 'button', class: 'secondary', 'data-testid': 'check-generated' }, n === 1 ? 'Check this face' : 'Check these faces');
+          check.addEventListener('click', () => sendToCheck(new File([blob], fileName(headers), { type: 'image/png' })));
+          out.show(
+            blob,
+            headers,
+            `${faces(n)} generated from ${generator}, seed ${body.seed}`,
+            `${capitalize(generator)}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}.`,
+            check,
+          );
+        })
         .catch((e: RequestError) => out.error(e))
         .finally(() => (submit.disabled = false));
     });
     return h('div', { class: 'stack' }, form, out.el);
   }
 
-  function stripForm(choices: GeneratorChoice[], selected: string): HTMLElement {
-    const run = runSelect(choices, selected);
+  function stripForm(run: RunSelect): HTMLElement {
     const seedA = seedField('From seed', 'seedA', 1);
     const seedB = seedField('To seed', 'seedB', 2);
     const steps = numberField('Steps', 'steps', 8, 2, 16);
@@ -135,7 +189,6 @@ export function renderGenerate(root: HTMLElement): () => void {
       { class: 'card form-grid' },
       h('h2', {}, 'Morph between two faces'),
       h('p', { class: 'hint full' }, 'Walks the generator\'s latent space from the first face of one seed to the first face of another (spherical interpolation).'),
-      run.field,
       seedA.field,
       seedB.field,
       steps.field,

@@ -1,5 +1,6 @@
 import { getJson, listen, RequestError, type MetricsPoint, type RunDetail, type RunEvents, type RunList, type RunSummary } from '../api.js';
 import { lineChart, type LineChart } from '../charts.js';
+import { commandBlock } from '../copy.js';
 import { clear, formatAgo, h, percent } from '../dom.js';
 
 /** A "running" run whose metrics have not moved for this long was probably killed. */
@@ -33,7 +34,7 @@ export function noRunsNotice(list: RunList): HTMLElement {
     h('h2', {}, 'No trained run yet'),
     builtIn.length ? h('p', { 'data-testid': 'builtin-models' }, `Meanwhile the built-in models that ship with fakeface are in use: ${builtIn.join(', and ')}.`) : null,
     h('p', {}, `There is no training run in ${list.runsDir}. Train a small one (a minute or two on a laptop) with:`),
-    h('pre', {}, h('code', {}, list.trainCommand)),
+    commandBlock(list.trainCommand),
     h('p', { class: 'hint' }, 'DIR is a folder of face photos (JPEG, PNG, WebP). Then reload this page.'),
   );
 }
@@ -101,8 +102,12 @@ function runTable(runs: RunSummary[]): HTMLElement {
             {},
             h('th', { scope: 'row' }, h('a', { href: `#/runs/${encodeURIComponent(run.id)}` }, run.id)),
             h('td', {}, statusBadge(run)),
-            h('td', {}, h('progress', { max: Math.max(1, run.iterations), value: run.iteration, 'aria-label': `${run.iteration} of ${run.iterations} iterations` }), ` ${run.iteration}/${run.iterations}`),
-            h('td', {}, run.last ? percent(run.last.dAcc) : '–'),
+            h(
+              'td',
+              { 'data-testid': 'run-progress' },
+              h('span', { class: 'run-progress' }, h('progress', { max: Math.max(1, run.iterations), value: run.iteration, 'aria-label': `${run.iteration} of ${run.iterations} iterations` }), h('span', { class: 'run-progress-text' }, `${run.iteration}/${run.iterations}`)),
+            ),
+            h('td', { 'data-testid': 'run-d-accuracy' }, run.last ? percent(run.last.dAcc) : '–'),
             h('td', {}, num(run.last?.gLoss)),
             h('td', {}, [run.preset, run.architecture, run.resolution ? `${run.resolution} px` : null].filter(Boolean).join(', ') || '–'),
             h('td', {}, formatAgo(run.lastActivityAt)),
@@ -124,28 +129,76 @@ const ACC_SERIES = [
   { key: 'dAccFake', label: 'on fake', color: '#9c36b5' },
 ] as const;
 
+/** What the charts and samples mean, for someone who has not trained a GAN before. */
+const EXPLAIN_SAMPLES =
+  'A new run\'s samples are colour noise: the generator starts from random weights, and it takes a few hundred iterations for blobs, then face shapes, then faces to appear.';
+const EXPLAIN_LOSSES =
+  'D loss is how wrong the discriminator (the judge) is on real photos and on generated faces; G loss is how badly the generator fails to fool it. In a healthy run they wobble around each other; if D loss falls to 0 and G loss climbs for long, the generator has stopped learning.';
+const EXPLAIN_ACCURACY =
+  'How often the discriminator tells real from generated. Near 50% means the generator\'s faces fool it about half the time; stuck near 100% means it sees through every fake.';
+
+/** A run's page: checks that the run exists first, so a wrong link gets a plain "no such run" and not an empty dashboard. */
 function renderRun(root: HTMLElement, id: string): () => void {
   const title = h('h1', {}, `Run ${id}`);
+  const titleRow = h('div', { class: 'title-row' }, title);
+  const body = h('div', { class: 'stack' }, h('p', { class: 'hint' }, 'Loading…'));
+  root.append(h('p', {}, h('a', { href: '#/runs' }, '← All runs')), titleRow, body);
+  let left = false;
+  let leave: (() => void) | null = null;
+  getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`)
+    .then(() => {
+      if (left) return;
+      clear(body);
+      leave = renderRunDetail(body, titleRow, id);
+    })
+    .catch((error: RequestError) => {
+      if (left) return;
+      clear(body);
+      if (error.status === 404 || error.status === 400) {
+        title.textContent = 'Run not found';
+        document.title = 'Run not found · fakeface';
+        body.append(
+          h(
+            'section',
+            { class: 'card notice', 'data-testid': 'run-not-found' },
+            h('p', {}, `There is no training run called “${id}” on this server. The link may be mistyped, or the run was renamed or deleted.`),
+            h('p', {}, h('a', { href: '#/runs', class: 'button secondary' }, 'See all runs')),
+          ),
+        );
+      } else {
+        body.append(h('div', { class: 'card error', role: 'alert' }, `Could not load the run: ${error.message}`));
+      }
+    });
+  return () => {
+    left = true;
+    leave?.();
+  };
+}
+
+/** The charts, samples and configuration of a run that exists, followed live; the badge and live mark go into `titleRow`. */
+function renderRunDetail(root: HTMLElement, titleRow: HTMLElement, id: string): () => void {
   const badgeSlot = h('span', {});
   const live = h('span', { class: 'live', 'aria-live': 'polite' }, 'connecting…');
   const summary = h('p', { class: 'lead' }, '');
   const lossBox = h('div', { class: 'chart', 'data-testid': 'loss-chart', role: 'img', 'aria-label': 'Losses per iteration' });
   const accBox = h('div', { class: 'chart', 'data-testid': 'accuracy-chart', role: 'img', 'aria-label': 'Discriminator accuracy per iteration' });
+  // No <img> until there is a sample: an image without a source shows as broken.
   const sampleImg = h('img', { alt: `Newest sample grid of run ${id}`, class: 'pixelated', 'data-testid': 'latest-sample' });
-  const sampleCaption = h('figcaption', {}, 'No sample grid yet.');
+  const sampleCaption = h('figcaption', {}, '');
+  const sampleFigure = h('figure', { class: 'generated' }, sampleImg, sampleCaption);
+  const sampleSlot = h('div', {}, h('p', { class: 'hint', 'data-testid': 'no-sample' }, 'No sample grid yet: the run writes one every few hundred iterations.'));
   const config = h('details', {}, h('summary', {}, 'Configuration'));
   const errorBox = h('div', {});
+  titleRow.append(badgeSlot, live);
   root.append(
-    h('p', {}, h('a', { href: '#/runs' }, '← All runs')),
-    h('div', { class: 'title-row' }, title, badgeSlot, live),
     summary,
     errorBox,
     h(
       'div',
       { class: 'run-grid' },
-      h('section', { class: 'card' }, h('h2', {}, 'Losses'), lossBox),
-      h('section', { class: 'card' }, h('h2', {}, 'Discriminator accuracy'), accBox),
-      h('section', { class: 'card' }, h('h2', {}, 'Latest samples'), h('figure', { class: 'generated' }, sampleImg, sampleCaption)),
+      h('section', { class: 'card' }, h('h2', {}, 'Losses'), h('p', { class: 'hint', 'data-testid': 'explain-losses' }, EXPLAIN_LOSSES), lossBox),
+      h('section', { class: 'card' }, h('h2', {}, 'Discriminator accuracy'), h('p', { class: 'hint', 'data-testid': 'explain-accuracy' }, EXPLAIN_ACCURACY), accBox),
+      h('section', { class: 'card' }, h('h2', {}, 'Latest samples'), h('p', { class: 'hint', 'data-testid': 'explain-samples' }, EXPLAIN_SAMPLES), sampleSlot),
       h('section', { class: 'card' }, config),
     ),
   );
@@ -178,6 +231,10 @@ function renderRun(root: HTMLElement, id: string): () => void {
       (run.stopReason ? ` · ${run.stopReason}` : '');
   };
   const showSample = (iteration: number, url: string) => {
+    if (!sampleFigure.isConnected) {
+      clear(sampleSlot);
+      sampleSlot.append(sampleFigure);
+    }
     sampleImg.src = url;
     sampleCaption.textContent = `Fixed noise at iteration ${iteration}: the same faces every time, so grids compare.`;
   };
