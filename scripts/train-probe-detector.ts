@@ -31,7 +31,7 @@ import { BACKBONE_INPUT, BACKBONE_NAME, loadBackbone } from '../src/detect/backb
 import { balancedAccuracyThreshold, fitPlatt, applyPlatt, rocAuc } from '../src/detect/metrics.js';
 import { fitLogistic, fitRange, logisticScores, packProbe, type LogisticFit } from '../src/detect/probe-fit.js';
 import { faceFeatures, originalBox, type FaceFeatures } from '../src/detect/probe-features.js';
-import { outsideSets, ownFakes, utkfaceReals, type SourceImage } from '../src/detect/probe-sources.js';
+import { familyOf, outsideSets, ownFakes, utkfaceReals, type SourceImage } from '../src/detect/probe-sources.js';
 import { randomDegradation, ROBUSTNESS, type Degradation } from '../src/detect/probe-views.js';
 import { rangeScore, standardise, type ProbeWeights } from '../src/detect/probe.js';
 import { builtInGenerator } from '../src/models/builtin.js';
@@ -164,6 +164,7 @@ function fitAll(exclude: string | null): Fitted {
   const platt = fitPlatt(raw, labels);
   const calibrated = raw.map((p) => applyPlatt(p, platt));
   const threshold = balancedAccuracyThreshold(calibrated, labels, 0.5);
+  if (exclude === null) log(`calibration photos (outside sets, never trained on): AUC ${rocAuc(raw, labels)?.toFixed(3)} on ${raw.length}`);
   return { fit, platt, threshold };
 }
 
@@ -224,7 +225,7 @@ function evalSets(): { name: string; family: string; select: (v: View) => boolea
   const outsideReal = (v: View) => v.image.label === 0 && v.image.set !== 'utkface' && v.image.set !== 'own';
   const sets: { name: string; family: string; select: (v: View) => boolean }[] = [];
   for (const s of outside.sets) {
-    const family = String(s.provenance.family ?? 'unknown');
+    const family = familyOf(s.provenance) ?? 'unknown';
     if (s.fake > 0) sets.push({ name: s.name, family, select: (v) => (v.image.set === s.name && v.image.label === 1) || (s.real > 0 ? v.image.set === s.name && v.image.label === 0 : outsideReal(v)) });
   }
   sets.push({ name: 'own-generator vs utkface', family: 'own-gan', select: (v) => v.image.set === 'own' || v.image.set === 'utkface' });
@@ -266,6 +267,14 @@ if (!args['skip-loso']) {
   }
 }
 
+/** The card keeps where a set came from, not its file list (that stays in data/outside/<set>/provenance.json). */
+function compactProvenance(p: Record<string, unknown>): Record<string, unknown> {
+  const { repo, commit, families, generators, licence } = p as Record<string, unknown>;
+  const family = familyOf(p);
+  const generator = (generators as Record<string, unknown> | undefined)?.fake;
+  return { repo, commit, families, generators, licence, ...(family ? { family } : {}), ...(generator ? { generator } : {}) };
+}
+
 // Write the detector folder (under a temporary name, then renamed into place).
 const probe = packProbe(final.fit, { platt: final.platt, threshold: final.threshold, uncertainBand: UNCERTAIN_BAND, range });
 const card = {
@@ -278,7 +287,7 @@ const card = {
   minFaceSide: MIN_FACE,
   training: {
     sources: [
-      ...outside.sets.map((s) => ({ set: s.name, real: s.real, fake: s.fake, provenance: s.provenance })),
+      ...outside.sets.map((s) => ({ set: s.name, real: s.real, fake: s.fake, provenance: compactProvenance(s.provenance) })),
       { set: 'own', fake: own.length, provenance: { generator: 'built-in dcgan64-utkface', variants: 'plain 64x64, framed 68x68, pasted on a background' } },
       { set: 'utkface', real: utk.length, provenance: { folder: 'UTKFace crop_part1', variants: 'as is, and shrunk onto a background' } },
     ],

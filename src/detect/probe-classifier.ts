@@ -100,7 +100,7 @@ const percent = (x: number | null | undefined) => (x === null || x === undefined
 /** The card's numbers in words a layperson can read (no "AUC", no "p(fake)"). */
 export function describeProbe(card: ProbeCard): DetectorAbout {
   const outside = card.training.sources.filter((s) => s.set !== 'own' && s.set !== 'utkface');
-  const generators = [...new Set(outside.map((s) => String(s.provenance.generator ?? s.provenance.family ?? s.set)).filter((g) => g && g !== 'real'))];
+  const generators = [...new Set(outside.filter((s) => s.fake).map((s) => String(s.provenance.generator ?? s.set)))];
   const test = card.measured.test;
   const parts: string[] = [];
   for (const [family, words] of [['gan', 'GAN faces (such as StyleGAN)'], ['diffusion', 'diffusion portraits (such as Stable Diffusion)']] as const) {

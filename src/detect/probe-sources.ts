@@ -77,8 +77,10 @@ export async function outsideSets(dir: string, perClass: number): Promise<{ sets
   return { sets, images };
 }
 
-function familyOf(provenance: Record<string, unknown>): Family | null {
-  const f = String(provenance.family ?? provenance.fakeFamily ?? '').toLowerCase();
+/** The fakes' family as provenance.json records it (`families.fake`, as scripts/outside-data.mjs writes), or null. */
+export function familyOf(provenance: Record<string, unknown>): Family | null {
+  const families = provenance.families as Record<string, unknown> | undefined;
+  const f = String(families?.fake ?? provenance.family ?? '').toLowerCase();
   if (f.includes('diffusion')) return 'diffusion';
   if (f.includes('gan')) return 'gan';
   return null;
