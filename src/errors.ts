@@ -74,3 +74,6 @@ export class MediaFileError extends FakefaceError {
     super(`${file}: ${problem}`, hint);
   }
 }
+
+/** Work stopped because its caller asked (an AbortSignal fired), e.g. a video job cancelled in the web app. */
+export class CancelledError extends FakefaceError {}

@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { currentEngine, initEngine } from '../engine/index.js';
-import { UsageError } from '../errors.js';
+import { CancelledError, UsageError } from '../errors.js';
 import { cropFace, findFaces, type RgbImage } from '../faces/index.js';
 import { squareRegion } from '../faces/detect.js';
 import { decodeRgb } from '../faces/image.js';
@@ -189,6 +189,7 @@ export async function detectVideo(file: string, opts: DetectOptions = {}): Promi
   const started = performance.now();
   checkSampling(opts);
   const info = await probeVideo(file);
+  if (opts.signal?.aborted) throw new CancelledError(`${file}: the analysis was cancelled before it started`);
   await prepareEngine(opts);
   const classifier = await loadClassifier(opts);
 
@@ -211,6 +212,8 @@ export async function detectVideo(file: string, opts: DetectOptions = {}): Promi
   let lastTime = 0;
   opts.onProgress?.(0, expected);
   for await (const frame of readFrames(file, { ...sampling, maxSide: FRAME_MAX_SIDE })) {
+    // Leaving the loop ends readFrames, which kills its ffmpeg.
+    if (opts.signal?.aborted) throw new CancelledError(`${file}: the analysis was cancelled at frame ${frames.length}`);
     // Boxes are reported in the video's own (display) pixels.
     const scale = info.width / frame.width;
     const { faces, whole } = await scorePicture(frame, classifier, { wholeImage: Boolean(opts.wholeImage), maps: false }, scale);

@@ -159,6 +159,8 @@ export interface DetectOptions {
    * annotation. The pixels are not kept by detectVideo.
    */
   onFrame?: (frame: { index: number; timeSeconds: number; pixels: Uint8Array; width: number; height: number }, result: FrameResult) => void | Promise<void>;
+  /** Video: stops the analysis between frames (ffmpeg is killed) with a CancelledError once it fires. */
+  signal?: AbortSignal;
 }
 
 export interface FrameResult {

@@ -137,7 +137,8 @@ export interface RunEvents {
   state: RunSummary;
 }
 
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+/** `cancelled`: stopped by DELETE /api/jobs/:id before it finished. */
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface KeyFrameThumb {
   /** Index into result.frames. */

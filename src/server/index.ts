@@ -27,6 +27,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { WorkQueue } from './queue.js';
 import { registerDetectRoutes } from './routes-detect.js';
 import { registerGenerateRoutes } from './routes-generate.js';
+import { registerJobRoutes } from './routes-jobs.js';
 import { registerRunRoutes } from './routes-runs.js';
 import { listRuns } from './runs.js';
 import { RunWatchers } from './run-watch.js';
@@ -172,6 +173,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
   });
   app.get('/api/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(openapi));
   registerDetectRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
   registerGenerateRoutes(app, ctx);
   registerRunRoutes(app, ctx);
 

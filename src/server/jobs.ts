@@ -10,7 +10,11 @@ export interface JobOutcome {
   thumbnails: Array<{ frame: number; timeSeconds: number; pFake: number | null; jpeg: Buffer }>;
 }
 
-export type JobWork = (reportProgress: (done: number, total: number | null) => void) => Promise<JobOutcome>;
+/** The job's work; it stops early (rejecting) once `signal` fires, when the job is cancelled. */
+export type JobWork = (reportProgress: (done: number, total: number | null) => void, signal: AbortSignal) => Promise<JobOutcome>;
+
+/** A job in one of these states has finished and changes no more. */
+export const isFinished = (status: Job['status']): boolean => status === 'done' || status === 'failed' || status === 'cancelled';
 
 type Listener = <E extends keyof JobEvents>(event: E, data: JobEvents[E]) => void;
 
@@ -19,7 +23,15 @@ interface JobRecord {
   thumbnails: Buffer[];
   listeners: Set<Listener>;
   finishedAtMs: number | null;
+  /** Fires on cancel(); the work watches it. */
+  controller: AbortController;
+  /** Removes the job's upload (once: later calls wait for the first). */
+  cleanup: () => Promise<void>;
+  /** Resolves once the job has finished, whichever way. */
+  settled: Promise<void>;
 }
+
+const CANCELLED = 'cancelled: the analysis was stopped on request';
 
 /** Most finished jobs kept (each holds its result and a few thumbnails), whatever their age. */
 const MAX_FINISHED = 200;
@@ -71,13 +83,24 @@ export class JobStore {
       keyFrames: [],
       error: null,
     };
-    const record: JobRecord = { job, thumbnails: [], listeners: new Set(), finishedAtMs: null };
+    let settle!: () => void;
+    let cleaning: Promise<void> | undefined;
+    const record: JobRecord = {
+      job,
+      thumbnails: [],
+      listeners: new Set(),
+      finishedAtMs: null,
+      controller: new AbortController(),
+      cleanup: () => (cleaning ??= cleanup().catch((error: unknown) => this.log(`job ${id}: cleanup failed`, error))),
+      settled: new Promise((resolve) => (settle = resolve)),
+    };
     const run = async (): Promise<void> => {
+      if (job.status === 'cancelled') return; // cancelled while it waited: already finished
       try {
         const outcome = await work((done, total) => {
           job.progress = { done, total };
           this.emit(record, 'progress', job.progress);
-        });
+        }, record.controller.signal);
         record.thumbnails = outcome.thumbnails.map((t) => t.jpeg);
         job.keyFrames = outcome.thumbnails.map(
           (t, n): KeyFrameThumb => ({ frame: t.frame, timeSeconds: t.timeSeconds, pFake: t.pFake, url: `/api/jobs/${id}/frames/${n}.jpg` }),
@@ -85,20 +108,24 @@ export class JobStore {
         job.result = outcome.result;
         job.status = 'done';
       } catch (error) {
-        const response = toHttpResponse(error);
-        if (response.status >= 500) this.log(`job ${id} (${file}) failed`, error);
-        job.error = response.body.error;
-        job.status = 'failed';
+        if (record.controller.signal.aborted) {
+          job.error = CANCELLED;
+          job.status = 'cancelled';
+        } else {
+          const response = toHttpResponse(error);
+          if (response.status >= 500) this.log(`job ${id} (${file}) failed`, error);
+          job.error = response.body.error;
+          job.status = 'failed';
+        }
       } finally {
-        await cleanup().catch((error: unknown) => this.log(`job ${id}: cleanup failed`, error));
+        await record.cleanup();
       }
-      job.finishedAt = new Date().toISOString();
-      record.finishedAtMs = Date.now();
-      this.emit(record, 'job', job);
-      this.updatePositions();
+      this.finish(record);
+      settle();
     };
     // Throws (503) before anything is recorded when the queue is full.
     void this.queue.add(run, () => {
+      if (job.status === 'cancelled') return;
       job.status = 'running';
       job.startedAt = new Date().toISOString();
       job.position = null;
@@ -108,6 +135,28 @@ export class JobStore {
     this.jobs.set(id, record);
     if (job.status === 'queued') this.updatePositions();
     return job;
+  }
+
+  /**
+   * Stops a job and removes its upload: a queued one at once (it never starts), a
+   * running one at its next frame. Resolves to the job once it has finished
+   * (unchanged when it already had); undefined for an unknown id.
+   */
+  async cancel(id: string): Promise<Job | undefined> {
+    const record = this.jobs.get(id);
+    if (!record) return undefined;
+    if (isFinished(record.job.status)) return record.job;
+    record.controller.abort();
+    if (record.job.status === 'queued') {
+      record.job.status = 'cancelled';
+      record.job.error = CANCELLED;
+      record.job.position = null;
+      await record.cleanup();
+      this.finish(record);
+      return record.job;
+    }
+    await record.settled;
+    return record.job;
   }
 
   /** Calls `listener` with every event of the job until the returned function is called. */
@@ -125,6 +174,14 @@ export class JobStore {
   close(): void {
     clearInterval(this.sweeper);
     for (const record of this.jobs.values()) record.listeners.clear();
+  }
+
+  /** Stamps the end of a job and tells its listeners (and the jobs queued behind it). */
+  private finish(record: JobRecord): void {
+    record.job.finishedAt = new Date().toISOString();
+    record.finishedAtMs = Date.now();
+    this.emit(record, 'job', record.job);
+    this.updatePositions();
   }
 
   private emit<E extends keyof JobEvents>(record: JobRecord, event: E, data: JobEvents[E]): void {

@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { JobAccepted, JobEvents } from './api-types.js';
+import { findJobOr404 } from './routes-jobs.js';
 import { labelBuiltInDetector } from './builtin.js';
 import type { ServerContext } from './context.js';
 import { analyseVideo, loadDetection, withClassifier, type ClassifierChoice } from './detection.js';
 import { HttpError } from './http-error.js';
-import type { JobWork } from './jobs.js';
+import { isFinished, type JobWork } from './jobs.js';
 import { defaultRun, listRuns, resolveRun } from './runs.js';
 import { openEventStream } from './sse.js';
 import { receiveUpload } from './upload.js';
 
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const THUMBNAIL_FILE = /^(\d{1,2})\.jpg$/;
 
 interface DetectQuery {
@@ -59,7 +59,7 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
 
     let accepted: JobAccepted;
     try {
-      const work: JobWork = (progress) => withClassifier(choice, fallbackRun, (c) => analyseVideo(detect, upload.path, upload.filename, { ...c, wholeImage }, progress));
+      const work: JobWork = (progress, signal) => withClassifier(choice, fallbackRun, (c) => analyseVideo(detect, upload.path, upload.filename, { ...c, wholeImage, signal }, progress));
       const job = ctx.jobs.submit(upload.filename, work, upload.remove);
       accepted = { job, statusUrl: `/api/jobs/${job.id}`, eventsUrl: `/api/jobs/${job.id}/events` };
     } catch (error) {
@@ -69,12 +69,7 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
     return reply.code(202).header('Location', accepted.statusUrl).send(accepted);
   });
 
-  const findJob = (id: string) => {
-    if (!JOB_ID.test(id)) throw new HttpError(400, `invalid job id "${id.slice(0, 80)}"`);
-    const job = ctx.jobs.get(id);
-    if (!job) throw new HttpError(404, `no job ${id}`, `finished jobs are kept for ${Math.round(options.jobTtlSeconds / 60)} min`);
-    return job;
-  };
+  const findJob = (id: string) => findJobOr404(ctx, id);
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request) => findJob(request.params.id));
 
@@ -82,13 +77,13 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
     const job = findJob(request.params.id);
     const stream = openEventStream(reply);
     stream.send('job', job);
-    if (job.status === 'done' || job.status === 'failed') {
+    if (isFinished(job.status)) {
       stream.close();
       return;
     }
     const unsubscribe = ctx.jobs.subscribe(job.id, <E extends keyof JobEvents>(event: E, data: JobEvents[E]) => {
       stream.send(event, data);
-      if (event === 'job' && (job.status === 'done' || job.status === 'failed')) stream.close();
+      if (event === 'job' && isFinished(job.status)) stream.close();
     });
     stream.onClose(unsubscribe);
   });
