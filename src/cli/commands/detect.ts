@@ -1,7 +1,9 @@
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
 import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
 import { nonRegularFileProblem } from '../../data/regular-file.js';
+import { writeCheckReport } from '../../report/write-check-report.js';
 import { FakefaceError, MediaFileError, UsageError } from '../../errors.js';
 import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
@@ -22,6 +24,18 @@ function positiveNumber(value: unknown, flag: string, integer: boolean): number 
     throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, not "${String(value)}"`);
   }
   return n;
+}
+
+/** Makes an output folder before any work, so a bad --annotate/--report path fails at once in one line. */
+async function outputFolder(dir: string | undefined, flag: string): Promise<string | undefined> {
+  if (dir === undefined) return undefined;
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${flag} ${dir}: cannot make the folder (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : (code ?? String(error))})`);
+  }
+  return dir;
 }
 
 const pct = (p: number | null) => (p === null ? '-' : p.toFixed(3));
@@ -56,15 +70,18 @@ export function registerDetect(program: Command): void {
     .option('--fps <n>', 'video: frames per second to analyse (default 2, at most 120 frames)')
     .option('--frames <n>', 'video: analyse this many frames, spread evenly over it')
     .option('--annotate <dir>', 'write each image with boxes, verdicts and the region map (red: looks generated, blue: looks real) drawn, and for videos the key frames and a timeline (SVG)')
+    .option('--report <dir>', 'write a shareable report of each file: <name>.report.html (one self-contained page: verdict in words, annotated picture, per-face scores and region maps, the detector and its measured limits, the file\'s SHA-256, size and time of check) and <name>.report.png (the annotated picture; for a video its most suspicious frame)')
     .option('--json', 'print JSON ({detector, results: [...]}) instead of a table');
   withEngineOptions(command);
   command.addHelpText(
     'after',
-    '\nExamples:\n  fakeface detect photo.jpg\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n',
+    '\nExamples:\n  fakeface detect photo.jpg\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n  fakeface detect photo.jpg clip.mp4 --report reports/\n',
   );
   command.action(
     action(async (files: string[], opts: Record<string, unknown>) => {
       if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
+      const annotateDir = await outputFolder(opts.annotate as string | undefined, '--annotate');
+      const reportDir = await outputFolder(opts.report as string | undefined, '--report');
       if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
       if (opts.fps !== undefined && opts.frames !== undefined) throw new UsageError('give --fps or --frames, not both');
       const engine = cpuEngineOptions(opts);
@@ -78,7 +95,6 @@ export function registerDetect(program: Command): void {
         backend: engine.backend === 'auto' ? undefined : engine.backend,
         threads: engine.threads,
       };
-      const annotateDir = opts.annotate as string | undefined;
       const stems = new Set<string>();
       const results: (Detection | FailedInput)[] = [];
       let detector: DetectorInfo | null = null;
@@ -90,9 +106,13 @@ export function registerDetect(program: Command): void {
           const notRegular = await nonRegularFileProblem(file);
           if (notRegular) throw new MediaFileError(file, notRegular);
           const kind = await sniffMedia(file);
+          // One safe, unique name per input for everything written about it.
+          const stem = annotateDir || reportDir ? outputStem(file, stems) : '';
+          const checkedAt = new Date();
           let result: Detection;
+          let keeper: KeyFrameKeeper | undefined;
           if (kind === 'video') {
-            const keeper = annotateDir ? new KeyFrameKeeper() : undefined;
+            keeper = annotateDir || reportDir ? new KeyFrameKeeper() : undefined;
             result = await detectVideo(file, {
               ...detectOptions,
               onFrame: keeper?.offer,
@@ -103,11 +123,12 @@ export function registerDetect(program: Command): void {
               },
             });
             bar?.stop();
-            if (annotateDir) for (const path of await writeVideoAnnotations(annotateDir, outputStem(file, stems), result, keeper!)) info(`fakeface: wrote ${path}`);
+            if (annotateDir) for (const path of await writeVideoAnnotations(annotateDir, stem, result, keeper!)) info(`fakeface: wrote ${path}`);
           } else {
             result = await detectImage(file, detectOptions);
-            if (annotateDir) info(`fakeface: wrote ${await writeImageAnnotation(annotateDir, outputStem(file, stems), result)}`);
+            if (annotateDir) info(`fakeface: wrote ${await writeImageAnnotation(annotateDir, stem, result)}`);
           }
+          if (reportDir) for (const path of await writeCheckReport(reportDir, stem, file, result, { checkedAt, keeper })) info(`fakeface: wrote ${path}`);
           detector ??= result.detector;
           results.push(result);
         } catch (error) {
