@@ -5,9 +5,11 @@
  * test-output/e2e/ (git-ignored), with the measured upload-to-verdict times.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +51,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
   let page: Page;
   let detection: { available: boolean; reason: string };
   let video: string;
+  let gappyVideo: string; // 4 s: two faces, then two seconds without one
   let photo: string;
   const needsDetection = (ctx: { skip: (note?: string) => never }) => {
     if (detection.available) return;
@@ -68,6 +71,52 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await page.setViewportSize(size);
   };
 
+  /** Every upload folder of the test's servers holds no file (a finished or cancelled job leaves none behind). */
+  const uploadsLeft = () =>
+    readdirSync(work.dir)
+      .filter((name) => name.startsWith('fakeface-uploads-'))
+      .flatMap((dir) => readdirSync(join(work.dir, dir)).map((file) => `${dir}/${file}`));
+
+  /** Presses a download button and returns the saved file's path and suggested name. */
+  const download = async (button: Locator): Promise<{ path: string; name: string }> => {
+    const [file] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), button.click()]);
+    const path = join(work.dir, 'downloads', file.suggestedFilename());
+    await file.saveAs(path);
+    return { path, name: file.suggestedFilename() };
+  };
+
+  /**
+   * Opens a saved report from file:// in a fresh offline context that refuses
+   * every network request, and says what it loaded: every request made, whether
+   * every image drew, and the page's text and SHA-256.
+   */
+  const openOffline = async (file: string) => {
+    const context = await browser.newContext({ offline: true, viewport: { width: 1366, height: 768 } });
+    await context.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+    const report = await context.newPage();
+    const requests: string[] = [];
+    report.on('request', (request) => requests.push(request.url()));
+    try {
+      await report.goto(pathToFileURL(file).href);
+      await report.waitForLoadState('load');
+      const seen = await report.evaluate(() => ({
+        images: [...document.images].map((img) => img.complete && img.naturalWidth > 0),
+        sha256: document.querySelector('[data-sha256]')?.textContent ?? null,
+        verdict: document.querySelector('.verdict-label')?.textContent ?? null,
+        text: document.body.innerText,
+        scrollWidth: document.documentElement.scrollWidth,
+      }));
+      for (const [label, viewport] of [['desktop', { width: 1366, height: 768 }], ['phone', { width: 390, height: 844 }]] as const) {
+        await report.setViewportSize(viewport);
+        await report.screenshot({ path: join(SHOTS, `${basename(file, '.html')}-${label}.png`), fullPage: true });
+      }
+      const phoneScrollWidth = await report.evaluate(() => document.documentElement.scrollWidth);
+      return { ...seen, phoneScrollWidth, requests: requests.filter((url) => url !== pathToFileURL(file).href) };
+    } finally {
+      await context.close();
+    }
+  };
+
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     // The page as `npm run build` makes it, built fresh so the test never sees a stale web/dist.
@@ -78,6 +127,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
 
     await trainTinyRun(UTKFACE_DIR!, runsDir, 'tiny', join(work.dir, 'cache'));
     video = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'faces-10s.mp4'), 10);
+    gappyVideo = await makeVideoWithoutFaceAtEnd(join(work.dir, 'face-then-none.mp4'));
     photo = facePhotos(UTKFACE_DIR!, 1, 3)[0]!;
     detection = await detectionModule();
     server = await createServer({ port: 0, runsDir, experimentsDir: join(work.dir, 'experiments'), webDir, tmpDir: work.dir, watchIntervalMs: 200, log: () => undefined });
@@ -126,6 +176,31 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(await page.locator('.overlay rect').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('.overlay text').first().textContent()).toMatch(/^1 · \d+% fake$/);
     await shot('check-image');
+  });
+
+  it('downloads a report of the check that opens offline and holds the file\'s SHA-256, and the annotated PNG', async (ctx) => {
+    needsDetection(ctx);
+    // The answer of the test before is on the page.
+    const pageVerdict = await page.locator('[data-testid=verdict]').textContent();
+    const report = await download(page.locator('[data-testid=download-report]'));
+    expect(report.name).toBe(`fakeface-report-${basename(photo).replace(/\.jpg$/, '')}.html`);
+    const opened = await openOffline(report.path);
+    expect(opened.requests, 'the report loads nothing').toEqual([]);
+    expect(opened.images.length).toBeGreaterThanOrEqual(2); // the annotated picture and the original
+    expect(opened.images.every(Boolean), 'every image of the report draws offline').toBe(true);
+    expect(opened.sha256).toBe(createHash('sha256').update(readFileSync(photo)).digest('hex'));
+    expect(opened.verdict).toBe(pageVerdict);
+    expect(opened.text).toContain(`${readFileSync(photo).length.toLocaleString('en-US')} bytes`);
+    expect(opened.text).toMatch(/What this detector cannot tell/);
+    expect(opened.text).toContain(`fakeface version\n${JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version}`);
+    expect(opened.phoneScrollWidth, 'the report fits a phone').toBeLessThanOrEqual(390);
+    const png = await download(page.locator('[data-testid=download-annotated]'));
+    expect(png.name).toBe(report.name.replace(/\.html$/, '.png'));
+    expect(await sharp(png.path).metadata()).toMatchObject({ format: 'png', width: 200, height: 200 });
+    // Boxes drawn: the PNG is not the photo itself.
+    const [drawn, original] = await Promise.all([sharp(png.path).removeAlpha().raw().toBuffer(), sharp(photo).raw().toBuffer()]);
+    expect(drawn.equals(original)).toBe(false);
+    await shots('check-image-report');
   });
 
   it('keeps the drop zone a keyboard-reachable button, and takes a dropped file', async (ctx) => {
@@ -289,6 +364,13 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     const outcomes = JSON.parse(readFileSync((await json.path())!, 'utf8')) as Array<{ file: string; kind: string; faces: number | null; verdict: string | null; topScore: number | null }>;
     expect(outcomes.map((o) => [o.file, o.kind])).toEqual([[basename(first!), 'image'], [basename(second!), 'image'], ['notes.jpg', 'error']]);
     expect(outcomes[0]!.topScore).toBeGreaterThanOrEqual(0);
+    // On a phone the summary fits: no sideways scrolling of the table, nor of the page.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(100);
+    const fit = await summary.locator('.table-scroll').evaluate((el) => ({ scroll: el.scrollWidth, width: el.clientWidth, page: document.documentElement.scrollWidth }));
+    expect(fit.scroll, `summary table at 390 px: ${JSON.stringify(fit)}`).toBeLessThanOrEqual(fit.width);
+    expect(fit.page).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await shots('check-batch');
   });
 
@@ -298,6 +380,8 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     const started = Date.now();
     await page.locator('[data-testid=file-input]').setInputFiles(video);
     await page.locator('[data-testid=progress-analysing]').waitFor({ timeout: 30_000 });
+    // The time left beside "frame k of n", once a few frames give the pace.
+    await page.waitForFunction(() => /^frame \d+ of \d+ · about \d+ (s|min) left$/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 240_000, polling: 100 });
     await page.locator('[data-testid=verdict]').waitFor({ timeout: 240_000 });
     timings['video (10 s mp4, 200x200)'] = Date.now() - started;
     expect(VERDICT_LABELS).toContain(await page.locator('[data-testid=verdict]').textContent());
@@ -309,8 +393,70 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(await thumbs.count()).toBeGreaterThanOrEqual(1);
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.thumb img')].every((img) => img.complete && img.naturalWidth > 0));
     expect(await page.locator('.facts').textContent()).toMatch(/Duration0:10\.0Frames analysed(19|20|21)Frames with a face/);
+    // The player and the timeline move together: a click on the timeline seeks the video there,
+    // and shows that frame's values (as a tap does on a phone).
+    const player = page.locator('[data-testid=video-player]');
+    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('[data-testid=video-player]')?.readyState ?? 0) >= 1, undefined, { timeout: 30_000 });
+    const over = page.locator('[data-testid=timeline] .u-over');
+    const box = (await over.boundingBox())!;
+    await over.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
+    await page.waitForFunction(() => Math.abs((document.querySelector<HTMLVideoElement>('[data-testid=video-player]')?.currentTime ?? 0) - 7.5) < 0.6, undefined, { timeout: 10_000 });
+    expect(await page.locator('[data-testid=timeline-readout]').textContent()).toMatch(/^0:0(7|8)\.\d: 1 face, looks generated \d+\.\d%$/);
+    // A suspicious frame's thumbnail seeks the video to that frame.
+    const thumb = page.locator('[data-testid=key-frame]').first();
+    const at = Number(await thumb.getAttribute('data-time'));
+    await thumb.click();
+    await page.waitForFunction((t) => Math.abs((document.querySelector<HTMLVideoElement>('[data-testid=video-player]')?.currentTime ?? -1) - t) < 0.1, at, { timeout: 10_000 });
+    // The playhead follows the video when it is moved by the player itself.
+    await player.evaluate((v: HTMLVideoElement) => (v.currentTime = 2));
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid=timeline]')?.dataset['playhead'] === '2.00', undefined, { timeout: 10_000 });
+    expect(await page.locator('[data-testid=no-face-stretches]').count()).toBe(0); // a face in every frame
     await shot('check-video');
+    await shots('check-video');
   }, 900_000);
+
+  it('cancels a video analysis: the job stops on the server and its upload is deleted', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto('about:blank');
+    await page.goto(`${url}/#/check`);
+    await page.locator('[data-testid=file-input]').setInputFiles(video);
+    // Cancel while it runs (a frame analysed), not before it started.
+    await page.waitForFunction(() => /^frame [1-9]\d* of/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
+    expect(uploadsLeft().length, 'the upload is on the server while it is analysed').toBe(1);
+    await page.locator('[data-testid=cancel-job]').click();
+    await page.locator('[data-testid=cancelled]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid=cancelled]').textContent()).toMatch(/^Analysis cancelled\. faces-10s\.mp4 was not checked/);
+    expect(await page.locator('[data-testid=verdict]').count()).toBe(0);
+    const health = (await (await fetch(`${url}/api/health`)).json()) as { jobs: { running: number; waiting: number } };
+    expect(health.jobs).toMatchObject({ running: 0, waiting: 0 });
+    expect(uploadsLeft()).toEqual([]);
+    await shots('check-video-cancelled');
+  }, 300_000);
+
+  it('shades and labels the stretches of a video without a face, and downloads its report', async (ctx) => {
+    needsDetection(ctx);
+    await page.goto('about:blank');
+    await page.goto(`${url}/#/check`);
+    await page.locator('[data-testid=file-input]').setInputFiles(gappyVideo);
+    await page.locator('[data-testid=verdict]').waitFor({ timeout: 240_000 });
+    const stretches = page.locator('[data-testid=no-face-stretches]');
+    expect(await stretches.textContent()).toMatch(/^Shaded: no face found \(0:0[12]\.\d–0:04\.0\); nothing there was judged\.$/);
+    // Drawn on the timeline: the canvas is grey over the stretch and not over the faces (sampled left and right of the plot).
+    const grey = await page.locator('[data-testid=timeline] canvas').first().evaluate((canvas: HTMLCanvasElement) => {
+      const context = canvas.getContext('2d')!;
+      const at = (fraction: number) => [...context.getImageData(Math.round(canvas.width * fraction), Math.round(canvas.height * 0.3), 1, 1).data];
+      return { faces: at(0.2), none: at(0.9) };
+    });
+    expect(grey.none, `pixels: ${JSON.stringify(grey)}`).not.toEqual(grey.faces);
+    const report = await download(page.locator('[data-testid=download-report]'));
+    const opened = await openOffline(report.path);
+    expect(opened.requests).toEqual([]);
+    expect(opened.images.every(Boolean)).toBe(true);
+    expect(opened.sha256).toBe(createHash('sha256').update(readFileSync(gappyVideo)).digest('hex'));
+    expect(opened.text).toMatch(/Timeline/);
+    expect(uploadsLeft()).toEqual([]);
+    await shots('check-video-no-face');
+  }, 300_000);
 
   it('generates a grid and an interpolation strip, each downloadable', async () => {
     await page.goto(`${url}/#/generate`);
@@ -426,6 +572,11 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
         await axePage.locator('[data-testid=file-input]').setInputFiles(photo);
         await axePage.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
         await scan('check with an answer');
+        await axePage.goto('about:blank');
+        await axePage.goto(`${url}/#/check`);
+        await axePage.locator('[data-testid=file-input]').setInputFiles(gappyVideo);
+        await axePage.locator('[data-testid=verdict]').waitFor({ timeout: 240_000 });
+        await scan('check with a video answer');
       } else {
         console.warn('detection not available: the Check page is scanned without an answer');
       }
@@ -756,4 +907,14 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A 4-second mp4 (200x200): two seconds of two real faces, then two of a plain grey picture with no face. */
+async function makeVideoWithoutFaceAtEnd(file: string): Promise<string> {
+  const dir = `${file}.frames`;
+  mkdirSync(dir, { recursive: true });
+  facePhotos(UTKFACE_DIR!, 2, 40).forEach((photo, i) => copyFileSync(photo, join(dir, `img${i}.jpg`)));
+  for (const i of [2, 3]) await sharp({ create: { width: 200, height: 200, channels: 3, background: '#7a8088' } }).jpeg().toFile(join(dir, `img${i}.jpg`));
+  execFileSync(FFMPEG!, ['-y', '-loglevel', 'error', '-framerate', '1', '-i', join(dir, 'img%d.jpg'), '-vf', 'scale=200:200,fps=25,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-t', '4', file]);
+  return file;
 }

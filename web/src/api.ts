@@ -29,6 +29,13 @@ export async function getJson<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** Sends DELETE and returns the JSON answer. */
+export async function deleteJson<T>(path: string): Promise<T> {
+  const response = await fetch(path, { method: 'DELETE', headers: { Accept: 'application/json' } });
+  if (!response.ok) throw await errorFrom(response);
+  return (await response.json()) as T;
+}
+
 /** POSTs JSON and returns the PNG the server answers with, plus its headers. */
 export async function postForImage(path: string, body: unknown): Promise<{ blob: Blob; headers: Headers }> {
   const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,6 +1,6 @@
-/** Saves `text` as a file named `name`, from the page itself (a Blob URL: nothing goes to the server). */
-export function downloadText(name: string, type: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+/** Saves `blob` as a file named `name`, from the page itself (a Blob URL: nothing goes to the server). */
+export function downloadBlob(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = name;
@@ -10,4 +10,9 @@ export function downloadText(name: string, type: string, text: string): void {
   link.remove();
   // The download has its own copy once it starts; a minute is plenty for slow disks.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Saves `text` as a file named `name`. */
+export function downloadText(name: string, type: string, text: string): void {
+  downloadBlob(name, new Blob([text], { type }));
 }

@@ -1,4 +1,4 @@
-import { getHealth, getJson, listen, RequestError, uploadFile, type Job, type JobAccepted, type JobEvents, type ImageDetection, type RunList, type VideoDetection, type FaceResult, type DetectorInfo, type Verdict } from '../api.js';
+import { deleteJson, getHealth, getJson, listen, RequestError, uploadFile, type Job, type JobAccepted, type JobEvents, type ImageDetection, type RunList, type VideoDetection, type FaceResult, type DetectorInfo, type Verdict } from '../api.js';
 import type { UncertainReason } from '../../../src/detect/types.js';
 import { lineChart, type LineChart } from '../charts.js';
 import { clear, formatBytes, formatTime, h, percent, uid } from '../dom.js';
@@ -6,6 +6,9 @@ import { readingOrder } from '../face-order.js';
 import { takeHandedFiles } from '../handoff.js';
 import { faceOverlay, linkFacesToTable, mapControls, regionMap } from './check-overlay.js';
 import { batchSummary, type FileOutcome } from './check-summary.js';
+import { reportButtons, type CheckedUpload } from './check-report-download.js';
+import { Eta } from '../eta.js';
+import { noFaceStretches } from '../no-face-stretches.js';
 import { aboutDetector, howToRead, plainExplanation, VERDICT_TEXT } from '../../../src/report/verdict-words.js';
 
 const ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm,.jpg,.jpeg,.png,.webp,.mp4,.mov,.webm';
@@ -149,6 +152,7 @@ export function renderCheck(root: HTMLElement): () => void {
   async function checkFile(file: File, into: HTMLElement, view: ResultView, wholeImage = false): Promise<FileOutcome> {
     const failed = (message: string): FileOutcome => ({ file: file.name, kind: 'error', faces: null, verdict: null, topScore: null, error: message });
     const started = performance.now();
+    const checkedAt = new Date();
     const health = await getHealth().catch(() => null);
     if (health && file.size > health.maxUploadBytes) {
       const message = `${file.name} is ${formatBytes(file.size)}; this server accepts up to ${formatBytes(health.maxUploadBytes)}.`;
@@ -176,16 +180,21 @@ export function renderCheck(root: HTMLElement): () => void {
       if (response.status === 202) {
         const job = await followJob((response.body as JobAccepted).job, file, into);
         keepHeading(into, view);
-        showVideo(job, job.result!, file, started, into, view);
+        showVideo(job, job.result!, { file, checkedAt }, started, into, view);
         const video = job.result!;
         return { file: file.name, kind: 'video', faces: Math.max(0, ...video.frames.map((f) => f.faces.length)), verdict: video.verdict, topScore: video.pFake, error: null };
       }
       const detection = response.body as ImageDetection;
       keepHeading(into, view);
-      showImage(detection, file, started, into, view);
+      showImage(detection, { file, checkedAt }, started, into, view);
       const top = detection.faces.length ? Math.max(...detection.faces.map((f) => f.pFake)) : (detection.wholeImage?.pFake ?? null);
       return { file: file.name, kind: 'image', faces: detection.faces.length, verdict: detection.verdict, topScore: top, error: null };
     } catch (error) {
+      if (error instanceof JobCancelled) {
+        keepHeading(into, view);
+        into.append(h('div', { class: 'card notice', role: 'status', 'data-testid': 'cancelled' }, h('strong', {}, 'Analysis cancelled. '), `${file.name} was not checked; the server stopped and deleted it.`));
+        return failed('cancelled');
+      }
       const e = error as RequestError;
       if (!controller.signal.aborted) showError(into, e.message, e.hint);
       return failed(e.message);
@@ -203,10 +212,14 @@ export function renderCheck(root: HTMLElement): () => void {
   /** Follows a video job by its event stream (polling if the stream drops) until it is done; rejects with the job's error. */
   function followJob(job: Job, file: File, into: HTMLElement): Promise<Job> {
     const analysis = progressBlock('Analysing', file.name);
+    const eta = new Eta();
+    const progressText = (done: number, total: number | null) => [frameText(done, total), eta.update(done, total, performance.now())].filter(Boolean).join(' · ');
+    const cancel = h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel-job' }, 'Cancel');
+    analysis.el.append(h('div', { class: 'actions' }, cancel));
     into.append(analysis.el);
     const describe = (j: Job) => {
       if (j.status === 'queued') analysis.update(0, 1, j.position ? `waiting in the queue (position ${j.position})` : 'waiting in the queue');
-      else if (j.status === 'running') analysis.update(j.progress.done, j.progress.total, frameText(j.progress.done, j.progress.total));
+      else if (j.status === 'running') analysis.update(j.progress.done, j.progress.total, progressText(j.progress.done, j.progress.total));
     };
     describe(job);
     return new Promise((resolve, reject) => {
@@ -220,17 +233,31 @@ export function renderCheck(root: HTMLElement): () => void {
         if (finished) return;
         stop();
         if (j.status === 'done' && j.result) resolve(j);
+        else if (j.status === 'cancelled') reject(new JobCancelled());
         else reject(new RequestError(0, j.error ?? 'the analysis failed'));
       };
+      const isFinal = (j: Job) => j.status === 'done' || j.status === 'failed' || j.status === 'cancelled';
+      // The server stops the job and deletes the upload; its answer is the stopped job.
+      cancel.addEventListener('click', () => {
+        cancel.disabled = true;
+        cancel.textContent = 'Cancelling…';
+        deleteJson<Job>(`/api/jobs/${job.id}`)
+          .then(finish)
+          .catch((error: RequestError) => {
+            cancel.disabled = false;
+            cancel.textContent = 'Cancel';
+            analysis.update(0, null, `Could not cancel: ${error.message}`);
+          });
+      });
       const source = listen<JobEvents>(`/api/jobs/${job.id}/events`, {
-        job: (j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)),
-        progress: (p) => analysis.update(p.done, p.total, frameText(p.done, p.total)),
+        job: (j) => (isFinal(j) ? finish(j) : describe(j)),
+        progress: (p) => analysis.update(p.done, p.total, progressText(p.done, p.total)),
       });
       // If the event stream drops (a proxy, a sleeping laptop), polling still gets the answer.
       const poll = setInterval(() => {
         if (source.readyState !== EventSource.CLOSED) return;
         getJson<Job>(`/api/jobs/${job.id}`)
-          .then((j) => (j.status === 'done' || j.status === 'failed' ? finish(j) : describe(j)))
+          .then((j) => (isFinal(j) ? finish(j) : describe(j)))
           .catch((error: RequestError) => {
             if (error.status === 404 && !finished) {
               stop();
@@ -246,7 +273,8 @@ export function renderCheck(root: HTMLElement): () => void {
     });
   }
 
-  function showImage(detection: ImageDetection, file: File, started: number, into: HTMLElement, view: ResultView): void {
+  function showImage(detection: ImageDetection, upload: CheckedUpload, started: number, into: HTMLElement, view: ResultView): void {
+    const { file } = upload;
     const elapsed = performance.now() - started;
     const url = URL.createObjectURL(file);
     cleanupResult.push(() => URL.revokeObjectURL(url));
@@ -267,7 +295,7 @@ export function renderCheck(root: HTMLElement): () => void {
         ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'score-whole-image', onclick: () => void checkFile(file, into, view, true) }, 'Score the whole image instead')
         : null;
     const card = verdictCard({ ...detection, wholeImage: faces.length === 0 ? detection.wholeImage : null, action: scoreWhole, elapsedMs: elapsed });
-    const side = h('div', { class: 'stack' }, card);
+    const side = h('div', { class: 'stack' }, card, reportButtons({ detection }, upload));
     if (faces.length > 0) {
       const table = facesTable(faces);
       side.append(table);
@@ -279,7 +307,8 @@ export function renderCheck(root: HTMLElement): () => void {
     if (view.reveal) revealVerdict(card);
   }
 
-  function showVideo(job: Job, video: VideoDetection, file: File, started: number, into: HTMLElement, view: ResultView): void {
+  function showVideo(job: Job, video: VideoDetection, upload: CheckedUpload, started: number, into: HTMLElement, view: ResultView): void {
+    const { file } = upload;
     const elapsed = performance.now() - started;
     const card = verdictCard({ ...video, wholeImage: null, action: null, elapsedMs: elapsed });
     const facts = h(
@@ -291,15 +320,42 @@ export function renderCheck(root: HTMLElement): () => void {
       h('dt', {}, 'Video score (fake)'), h('dd', {}, video.pFake === null ? '–' : percent(video.pFake, 1)),
     );
     if (video.sampling) facts.append(h('dt', {}, 'Sampling'), h('dd', {}, video.sampling));
+
+    // The video itself, from the file on this computer (the server has deleted its copy); the timeline follows it and seeks it.
+    const url = URL.createObjectURL(file);
+    cleanupResult.push(() => URL.revokeObjectURL(url));
+    const player = h('video', { src: url, controls: true, playsinline: true, preload: 'metadata', class: 'player', 'data-testid': 'video-player', 'aria-label': `The checked video, ${file.name}` });
+    const seek = (seconds: number) => {
+      player.currentTime = Math.max(0, Math.min(seconds, Number.isFinite(player.duration) ? player.duration : seconds));
+      chart.mark(seconds);
+    };
+    const readout = h('p', { class: 'timeline-readout', role: 'status', 'data-testid': 'timeline-readout' }, 'Click or tap the timeline to see a frame\'s values and jump the video there.');
+    const nearestFrame = (seconds: number) => video.frames.reduce((best, f) => (Math.abs(f.timeSeconds - seconds) < Math.abs(best.timeSeconds - seconds) ? f : best), video.frames[0]!);
+    const pick = (seconds: number) => {
+      seek(seconds);
+      if (video.frames.length === 0) return;
+      const f = nearestFrame(seconds);
+      readout.textContent = `${formatTime(f.timeSeconds)}: ${f.faces.length === 0 ? 'no face' : `${f.faces.length} face${f.faces.length === 1 ? '' : 's'}`}, looks generated ${f.pFake === null ? '–' : percent(f.pFake, 1)}`;
+    };
+
+    const stretches = noFaceStretches(video.frames, video.durationSeconds);
     const chartBox = h('div', { class: 'chart', 'data-testid': 'timeline', role: 'img', 'aria-label': `Timeline of p(fake) over ${video.framesAnalysed} frames; the table below lists the same numbers` });
+    const stretchList = stretches.length
+      ? h('p', { class: 'hint no-face-stretches', 'data-testid': 'no-face-stretches' }, h('span', { class: 'legend-swatch legend-none', 'aria-hidden': 'true' }), `Shaded: no face found (${stretches.map((st) => `${formatTime(st.from)}–${formatTime(st.to)}`).join(', ')}); nothing there was judged.`)
+      : null;
     const thumbs = h('div', { class: 'thumbs' });
     for (const key of job.keyFrames) {
       const frame = video.frames[key.frame];
-      const thumb = h('figure', { class: 'thumb' });
-      const frameBox = h('div', { class: 'photo-frame' }, h('img', { src: key.url, alt: `Frame at ${formatTime(key.timeSeconds)}`, loading: 'lazy' }));
+      const frameBox = h('div', { class: 'photo-frame' }, h('img', { src: key.url, alt: '', loading: 'lazy' }));
       if (frame) frameBox.append(faceOverlay(readingOrder(frame.faces), video.width, video.height, video.detector, false));
-      thumb.append(frameBox, h('figcaption', {}, `${formatTime(key.timeSeconds)} · p(fake) ${key.pFake === null ? '–' : percent(key.pFake)}`));
-      thumbs.append(thumb);
+      const caption = `${formatTime(key.timeSeconds)} · p(fake) ${key.pFake === null ? '–' : percent(key.pFake)}`;
+      // The whole thumbnail is a button: it plays the video from that frame.
+      const button = h('button', { type: 'button', class: 'thumb-button', 'data-testid': 'key-frame', 'data-time': key.timeSeconds, 'aria-label': `Show the video at ${formatTime(key.timeSeconds)} (p(fake) ${key.pFake === null ? 'none' : percent(key.pFake)})` }, frameBox);
+      button.addEventListener('click', () => {
+        pick(key.timeSeconds);
+        player.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      });
+      thumbs.append(h('figure', { class: 'thumb' }, button, h('figcaption', {}, caption)));
     }
     const table = h(
       'table',
@@ -311,9 +367,18 @@ export function renderCheck(root: HTMLElement): () => void {
       h(
         'div',
         { class: 'stack', 'data-kind': 'video', 'data-elapsed-ms': Math.round(elapsed) },
-        h('div', { class: 'result-grid' }, h('div', { class: 'stack' }, card), h('div', { class: 'stack' }, facts, h('p', { class: 'hint' }, `How the frames add up: ${video.rule}`), technicalDetails(video.detector, video.note))),
-        h('section', { class: 'card' }, h('h2', {}, 'Timeline'), chartBox, h('details', {}, h('summary', {}, 'Per-frame scores as a table'), h('div', { class: 'table-scroll' }, table))),
-        job.keyFrames.length ? h('section', { class: 'card' }, h('h2', {}, 'Most suspicious frames'), thumbs) : null,
+        h('div', { class: 'result-grid' }, h('div', { class: 'stack' }, card, reportButtons({ detection: video, job }, upload)), h('div', { class: 'stack' }, facts, h('p', { class: 'hint' }, `How the frames add up: ${video.rule}`), technicalDetails(video.detector, video.note))),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, 'Timeline'),
+          player,
+          chartBox,
+          readout,
+          stretchList,
+          h('details', {}, h('summary', {}, 'Per-frame scores as a table'), h('div', { class: 'table-scroll' }, table)),
+        ),
+        job.keyFrames.length ? h('section', { class: 'card' }, h('h2', {}, 'Most suspicious frames'), h('p', { class: 'hint' }, 'Press a frame to see it in the video.'), thumbs) : null,
       ),
     );
     compactDropzone();
@@ -330,9 +395,19 @@ export function renderCheck(root: HTMLElement): () => void {
           { label: 'p(fake)', color: '#d9480f', points: true },
           { label: 'threshold', color: '#868e96', dash: true },
         ],
+        shaded: stretches.map((st) => ({ from: st.from, to: st.to, label: 'no face' })),
+        onPick: pick,
       },
-      [video.frames.map((f) => f.timeSeconds), video.frames.map((f) => f.pFake), video.frames.map(() => video.detector.threshold)],
+      // The video's ends as x points without values: the timeline spans the whole video, like the player.
+      withEnds(video),
     );
+    // The playhead follows the video as it plays or is scrubbed.
+    const follow = () => {
+      chart.mark(player.currentTime);
+      chartBox.dataset['playhead'] = player.currentTime.toFixed(2);
+    };
+    player.addEventListener('timeupdate', follow);
+    player.addEventListener('seeked', follow);
     cleanupResult.push(() => chart.destroy());
   }
 
@@ -344,6 +419,31 @@ export function renderCheck(root: HTMLElement): () => void {
     for (const undo of [...cleanupResult, ...cleanups]) undo();
     generation++;
   };
+}
+
+/** The timeline's data: the frames' times and scores, plus the video's start and end (no score) so the x axis spans the whole video. */
+function withEnds(video: VideoDetection): [number[], (number | null)[], (number | null)[]] {
+  const xs = video.frames.map((f) => f.timeSeconds);
+  const ps: (number | null)[] = video.frames.map((f) => f.pFake);
+  const ts: (number | null)[] = video.frames.map(() => video.detector.threshold);
+  if (xs.length === 0 || xs[0]! > 0) {
+    xs.unshift(0);
+    ps.unshift(null);
+    ts.unshift(video.detector.threshold);
+  }
+  if (video.durationSeconds > xs[xs.length - 1]!) {
+    xs.push(video.durationSeconds);
+    ps.push(null);
+    ts.push(video.detector.threshold);
+  }
+  return [xs, ps, ts];
+}
+
+/** A video job stopped by the Cancel button. */
+class JobCancelled extends Error {
+  constructor() {
+    super('the analysis was cancelled');
+  }
 }
 
 /** Where a result goes: alone on the page (scrolled to and focused), or as a card of a batch under its file name. */
