@@ -34,6 +34,7 @@ import { faceFeatures, originalBox, type FaceFeatures } from '../src/detect/prob
 import { familyOf, outsideSets, ownFakes, utkfaceReals, type SourceImage } from '../src/detect/probe-sources.js';
 import { randomDegradation, ROBUSTNESS, type Degradation } from '../src/detect/probe-views.js';
 import { rangeScore, standardise, type ProbeWeights } from '../src/detect/probe.js';
+import { evaluationSets, pipelineTestPhotos, summarise, type ScoredView } from '../src/detect/probe-measure.js';
 import { builtInGenerator } from '../src/models/builtin.js';
 import { Rng } from '../src/train/rng.js';
 
@@ -49,7 +50,7 @@ const { values: args } = parseArgs({
     l2: { type: 'string', default: '0.003' },
     margin: { type: 'string', default: '0.15' },
     'skip-loso': { type: 'boolean', default: false },
-    'pipeline-tests': { type: 'string', default: '80' },
+    'pipeline-tests': { type: 'string', default: '50' },
     'warm-cache-reverse': { type: 'boolean', default: false },
     'warm-cache-from': { type: 'string' },
   },
@@ -91,14 +92,7 @@ interface View {
 const views: View[] = [];
 let done = 0;
 // The whole pipeline finds the face on each degraded photo (~0.5 s each): for the first PIPELINE_TESTS test photos of each source.
-const pipelineTests = new Set<SourceImage>();
-const testsPerSource = new Map<string, number>();
-for (const image of images) {
-  if (image.split !== 'test') continue;
-  const n = testsPerSource.get(image.source) ?? 0;
-  testsPerSource.set(image.source, n + 1);
-  if (n < PIPELINE_TESTS) pipelineTests.add(image);
-}
+const pipelineTests = pipelineTestPhotos(images, PIPELINE_TESTS);
 async function viewsOf(image: SourceImage): Promise<View[]> {
   // Seeded by the file's name: the same views (and cache entries) whatever else is in the run.
   const rng = new Rng(createHash('sha1').update(image.file).digest().readUInt32BE(0));
@@ -169,11 +163,7 @@ function fitAll(exclude: string | null): Fitted {
 }
 
 // 5. Measure.
-interface Scored {
-  label: number;
-  p: number | null;
-  reason: 'no-face' | 'face-too-small' | 'out-of-range' | 'near-threshold' | null;
-}
+type Scored = ScoredView;
 function scoreView(v: View, fitted: Fitted, range: ProbeWeights['range'] | null): Scored {
   if (v.result.faces.length === 0) return { label: v.image.label, p: null, reason: 'no-face' };
   let best = -1;
@@ -190,49 +180,10 @@ function scoreView(v: View, fitted: Fitted, range: ProbeWeights['range'] | null)
   return { label: v.image.label, p: best, reason };
 }
 
-function tprAtFpr(scores: number[], labels: number[], fpr: number): number | null {
-  const negatives = scores.filter((_, i) => labels[i] === 0).sort((a, b) => b - a);
-  const positives = scores.filter((_, i) => labels[i] === 1);
-  if (negatives.length === 0 || positives.length === 0) return null;
-  const cut = negatives[Math.floor(fpr * negatives.length)] ?? -Infinity;
-  return positives.filter((p) => p > cut).length / positives.length;
-}
-
-function summarise(scored: Scored[], threshold: number) {
-  const withScore = scored.filter((s): s is Scored & { p: number } => s.p !== null);
-  const p = withScore.map((s) => s.p);
-  const labels = withScore.map((s) => s.label);
-  const decided = scored.filter((s) => s.reason === null && s.p !== null);
-  const correct = decided.filter((s) => (s.p! >= threshold ? 1 : 0) === s.label).length;
-  const allCorrect = withScore.filter((s) => (s.p >= threshold ? 1 : 0) === s.label).length;
-  const reasons: Record<string, number> = {};
-  for (const s of scored) if (s.reason) reasons[s.reason] = (reasons[s.reason] ?? 0) + 1;
-  const r = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
-  return {
-    real: scored.filter((s) => s.label === 0).length,
-    fake: scored.filter((s) => s.label === 1).length,
-    auc: r(rocAuc(p, labels)),
-    accuracy: r(withScore.length ? allCorrect / withScore.length : null),
-    accuracyDecided: r(decided.length ? correct / decided.length : null),
-    tprAt5Fpr: r(tprAtFpr(p, labels, 0.05)),
-    uncertain: r(scored.length ? (scored.length - decided.length) / scored.length : null),
-    reasons,
-  };
-}
-
-/** Test views of one evaluation set: its fakes against its own reals, or against every outside set's reals when it has none. */
+/** Test views of one evaluation set (src/detect/probe-measure.ts). */
 function evalSets(): { name: string; family: string; select: (v: View) => boolean }[] {
-  const outsideReal = (v: View) => v.image.label === 0 && v.image.set !== 'utkface' && v.image.set !== 'own';
-  const sets: { name: string; family: string; select: (v: View) => boolean }[] = [];
-  for (const s of outside.sets) {
-    const family = familyOf(s.provenance) ?? 'unknown';
-    if (s.fake > 0) sets.push({ name: s.name, family, select: (v) => (v.image.set === s.name && v.image.label === 1) || (s.real > 0 ? v.image.set === s.name && v.image.label === 0 : outsideReal(v)) });
-  }
-  sets.push({ name: 'own-generator vs utkface', family: 'own-gan', select: (v) => v.image.set === 'own' || v.image.set === 'utkface' });
-  for (const family of ['gan', 'diffusion']) {
-    sets.push({ name: `all outside ${family}`, family, select: (v) => (v.image.label === 1 && v.image.family === family) || outsideReal(v) });
-  }
-  return sets;
+  const outsideInfo = outside.sets.map((s) => ({ name: s.name, real: s.real, fake: s.fake, family: familyOf(s.provenance) ?? 'unknown' }));
+  return evaluationSets(outsideInfo).map((set) => ({ ...set, select: (v: View) => set.select(v.image) }));
 }
 
 log('fitting the probe');

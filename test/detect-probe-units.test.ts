@@ -9,6 +9,8 @@ import { BACKBONE_INPUT, loadBackbone, MAP_GRID, type Backbone } from '../src/de
 import { explain, judgeFace } from '../src/detect/judge.js';
 import { fitLogistic, fitRange, logisticScores } from '../src/detect/probe-fit.js';
 import { rangeScore, standardise } from '../src/detect/probe.js';
+import { mirrorCrop, probeScorer, readProbeFolder, type ProbeScorer } from '../src/detect/probe-classifier.js';
+import { builtInDetector } from '../src/models/builtin.js';
 import { Rng } from '../src/train/rng.js';
 
 describe('backbone', () => {
@@ -55,6 +57,51 @@ describe('backbone', () => {
 
   it('refuses crops of the wrong size, naming the size', () => {
     expect(() => backbone.features([new Uint8Array(10)])).toThrow(/expected 224x224x3/);
+  });
+});
+
+describe('test-time flip of the shipped probe', () => {
+  let withFlip: ProbeScorer;
+  let singleView: ProbeScorer;
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm' });
+    const probe = await readProbeFolder(builtInDetector()!.dir);
+    withFlip = await probeScorer(probe);
+    singleView = await probeScorer(probe, { flip: false });
+  }, 60_000);
+
+  // A smooth crop that is not symmetric (noise would saturate the score): a ramp from left to right over waves.
+  const crop = (() => {
+    const out = new Uint8Array(BACKBONE_INPUT * BACKBONE_INPUT * 3);
+    for (let y = 0; y < BACKBONE_INPUT; y++) {
+      for (let x = 0; x < BACKBONE_INPUT; x++) {
+        for (let k = 0; k < 3; k++) out[(y * BACKBONE_INPUT + x) * 3 + k] = Math.round(70 + (100 * x) / BACKBONE_INPUT + 40 * Math.sin((x + 30 * k) / 13) * Math.cos(y / 19));
+      }
+    }
+    return out;
+  })();
+  const logit = (p: number) => Math.log(p / (1 - p));
+
+  it('mirrors a crop left to right, and twice gives it back', () => {
+    const mirrored = mirrorCrop(crop);
+    expect(Array.from(mirrored.subarray(0, 3))).toEqual(Array.from(crop.subarray((BACKBONE_INPUT - 1) * 3, BACKBONE_INPUT * 3)));
+    expect(Array.from(mirrorCrop(mirrored))).toEqual(Array.from(crop));
+  });
+
+  it('scores a face and its mirror image alike, from the two views the single view tells apart', () => {
+    const mirrored = mirrorCrop(crop);
+    const [a, b] = withFlip.analyse([crop, mirrored], true);
+    const [sa, sb] = singleView.analyse([crop, mirrored], true);
+    for (const p of [sa!.pFake, sb!.pFake]) expect(p > 0.001 && p < 0.999, `score ${p} is saturated`).toBe(true);
+    expect(Math.abs(sa!.pFake - sb!.pFake)).toBeGreaterThan(1e-4);
+    expect(a!.pFake).toBeCloseTo(b!.pFake, 5);
+    // Platt scaling is monotonic: the averaged score lies between the two single views.
+    expect(logit(a!.pFake)).toBeGreaterThanOrEqual(Math.min(logit(sa!.pFake), logit(sb!.pFake)) - 1e-6);
+    expect(logit(a!.pFake)).toBeLessThanOrEqual(Math.max(logit(sa!.pFake), logit(sb!.pFake)) + 1e-6);
+    // The mirror's map is the map mirrored.
+    for (let r = 0; r < MAP_GRID; r++) {
+      for (let c = 0; c < MAP_GRID; c++) expect(b!.map![r * MAP_GRID + c]!).toBeCloseTo(a!.map![r * MAP_GRID + (MAP_GRID - 1 - c)]!, 5);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointMismatchError } from '../errors.js';
-import { loadBackbone } from './backbone.js';
+import { BACKBONE_INPUT, loadBackbone, MAP_GRID } from './backbone.js';
 import { applyPlatt } from './metrics.js';
 import { checkProbe, effectiveLinear, probeLogit, rangeScore, sigmoid, standardise, type ProbeWeights } from './probe.js';
 import type { DetectorAbout } from './types.js';
@@ -76,7 +76,37 @@ export interface ProbeScorer {
   analyse(crops: Uint8Array[], withMap: boolean): FaceAnalysis[];
 }
 
-export async function probeScorer(probe: ProbeWeights): Promise<ProbeScorer> {
+/** A square RGB crop (size x size x 3 bytes) mirrored left to right. */
+export function mirrorCrop(crop: Uint8Array, size = BACKBONE_INPUT): Uint8Array {
+  const out = new Uint8Array(crop.length);
+  const row = size * 3;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const from = y * row + (size - 1 - x) * 3;
+      const to = y * row + x * 3;
+      out[to] = crop[from]!;
+      out[to + 1] = crop[from + 1]!;
+      out[to + 2] = crop[from + 2]!;
+    }
+  }
+  return out;
+}
+
+/** A MAP_GRID x MAP_GRID map (row by row) mirrored left to right. */
+function mirrorMap(map: Float32Array): Float32Array {
+  const out = new Float32Array(map.length);
+  for (let r = 0; r < MAP_GRID; r++) for (let c = 0; c < MAP_GRID; c++) out[r * MAP_GRID + c] = map[r * MAP_GRID + (MAP_GRID - 1 - c)]!;
+  return out;
+}
+
+/**
+ * Scores each crop and its mirror image and averages the two (test-time flip, as the
+ * probe was trained on flipped views too): the probe's logit, and the region map with
+ * the mirror's map turned back. The range check reads the crop as it is. `flip: false`
+ * scores the crop alone (half the time).
+ */
+export async function probeScorer(probe: ProbeWeights, opts: { flip?: boolean } = {}): Promise<ProbeScorer> {
+  const flip = opts.flip ?? true;
   const backbone = await loadBackbone();
   if (backbone.featureLength !== probe.featureLength) {
     throw new CheckpointMismatchError(`the probe reads ${probe.featureLength} features, the backbone gives ${backbone.featureLength}`);
@@ -84,11 +114,18 @@ export async function probeScorer(probe: ProbeWeights): Promise<ProbeScorer> {
   const linear = effectiveLinear(probe);
   return {
     analyse(crops, withMap) {
-      const { features, maps } = backbone.features(crops, withMap ? linear.weights : undefined);
-      return features.map((f, i) => {
-        const range = rangeScore(standardise(f, probe), probe.range);
-        const analysis: FaceAnalysis = { pFake: applyPlatt(sigmoid(probeLogit(f, probe)), probe.platt), outOfRange: range > probe.range.threshold, rangeScore: range };
-        if (maps) analysis.map = Array.from(maps[i]!, (cell) => applyPlatt(sigmoid(cell + linear.bias), probe.platt));
+      const n = flip ? crops.length : 0;
+      const { features, maps } = backbone.features(flip ? [...crops, ...crops.map((crop) => mirrorCrop(crop))] : crops, withMap ? linear.weights : undefined);
+      return crops.map((_, i) => {
+        const original = features[i]!;
+        const logit = flip ? (probeLogit(original, probe) + probeLogit(features[n + i]!, probe)) / 2 : probeLogit(original, probe);
+        const range = rangeScore(standardise(original, probe), probe.range);
+        const analysis: FaceAnalysis = { pFake: applyPlatt(sigmoid(logit), probe.platt), outOfRange: range > probe.range.threshold, rangeScore: range };
+        if (maps && !flip) analysis.map = Array.from(maps[i]!, (cell) => applyPlatt(sigmoid(cell + linear.bias), probe.platt));
+        else if (maps) {
+          const mirrored = mirrorMap(maps[n + i]!);
+          analysis.map = Array.from(maps[i]!, (cell, k) => applyPlatt(sigmoid((cell + mirrored[k]!) / 2 + linear.bias), probe.platt));
+        }
         return analysis;
       });
     },
