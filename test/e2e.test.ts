@@ -402,6 +402,11 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await over.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
     await page.waitForFunction(() => Math.abs((document.querySelector<HTMLVideoElement>('[data-testid=video-player]')?.currentTime ?? 0) - 7.5) < 0.6, undefined, { timeout: 10_000 });
     expect(await page.locator('[data-testid=timeline-readout]').textContent()).toMatch(/^0:0(7|8)\.\d: 1 face, looks generated \d+\.\d%$/);
+    // A tap (a touch pointer) shows the values there in the legend and the readout, and seeks too.
+    await over.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, clientX: box.x + box.width * 0.25, clientY: box.y + box.height / 2 });
+    await page.waitForFunction(() => Math.abs((document.querySelector<HTMLVideoElement>('[data-testid=video-player]')?.currentTime ?? 0) - 2.5) < 0.6, undefined, { timeout: 10_000 });
+    expect(await page.locator('[data-testid=timeline-readout]').textContent()).toMatch(/^0:0(2|3)\.\d: 1 face, looks generated \d+\.\d%$/);
+    expect(await page.locator('[data-testid=timeline] .u-legend .u-value').first().textContent()).toMatch(/^0:0(2|3)\.\d$/);
     // A suspicious frame's thumbnail seeks the video to that frame.
     const thumb = page.locator('[data-testid=key-frame]').first();
     const at = Number(await thumb.getAttribute('data-time'));
