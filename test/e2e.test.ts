@@ -428,6 +428,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     // Cancel while it runs (a frame analysed), not before it started.
     await page.waitForFunction(() => /^frame [1-9]\d* of/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
     expect(uploadsLeft().length, 'the upload is on the server while it is analysed').toBe(1);
+    await shots('check-video-analysing'); // progress, time left and the Cancel button
     await page.locator('[data-testid=cancel-job]').click();
     await page.locator('[data-testid=cancelled]').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-testid=cancelled]').textContent()).toMatch(/^Analysis cancelled\. faces-10s\.mp4 was not checked/);
