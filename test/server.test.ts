@@ -572,9 +572,31 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
       expect(leftoverUploads(busyTmp)).toEqual([]);
     });
 
+    it('cancels a job with DELETE: it stops, its upload is deleted, and its stream ends with status cancelled', async (ctx) => {
+      needsDetection(ctx);
+      const response = await postFile(`${url}/api/detect`, readFileSync(video), 'cancel-me.mp4', 'video/mp4');
+      expect(response.status).toBe(202);
+      const { job, statusUrl, eventsUrl } = (await response.json()) as JobAccepted;
+      const cancelled = await fetch(`${url}${statusUrl}`, { method: 'DELETE' });
+      expect(cancelled.status).toBe(200);
+      const stopped = (await cancelled.json()) as Job;
+      expect(stopped).toMatchObject({ id: job.id, status: 'cancelled', result: null, error: expect.stringMatching(/^cancelled/) });
+      expect(stopped.finishedAt).not.toBeNull();
+      expectDocumented('Job', stopped);
+      // Answered once it has stopped: nothing running, the upload gone, the stream says so and ends.
+      expect(((await (await fetch(`${url}/api/health`)).json()) as Health).jobs).toMatchObject({ running: 0, waiting: 0 });
+      expect(leftoverUploads(tmpDir)).toEqual([]);
+      const events = await readEvents(`${url}${eventsUrl}`, () => false, 10_000);
+      expect(events.map((e) => [e.event, (e.data as Job).status])).toEqual([['job', 'cancelled']]);
+      // Again: the same stopped job.
+      expect(((await (await fetch(`${url}${statusUrl}`, { method: 'DELETE' })).json()) as Job).status).toBe('cancelled');
+    });
+
     it('answers 404 for unknown jobs and 400 for malformed ids', async () => {
       await expectError(await fetch(`${url}/api/jobs/00000000-0000-4000-8000-000000000000`), 404, /^no job 00000000-0000-4000-8000-000000000000$/);
       await expectError(await fetch(`${url}/api/jobs/..%2F..`), 400, /^invalid job id "..\/.."$/);
+      await expectError(await fetch(`${url}/api/jobs/00000000-0000-4000-8000-000000000000`, { method: 'DELETE' }), 404, /^no job /);
+      await expectError(await fetch(`${url}/api/jobs/..%2F..`, { method: 'DELETE' }), 400, /^invalid job id/);
     });
   });
 });
