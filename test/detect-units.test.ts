@@ -125,6 +125,11 @@ describe('annotation helpers', () => {
     };
     const svg = timelineSvg(video);
     expect(svg.match(/<circle/g)).toHaveLength(3 + 3); // a dot per scored frame, a ring per key frame
+    // No frame had a face (each was scored whole): one shaded, labelled stretch over the whole video.
+    expect(svg.match(/<title>no face found from [^<]*<\/title>/g)).toEqual(['<title>no face found from 0.0 s to 2.0 s</title>']);
+    expect(svg).toContain('>no face</text>');
+    const withFaces = timelineSvg({ ...video, frames: video.frames.map((f, i) => ({ ...f, faces: i === 1 ? [] : [{ box: { x: 0, y: 0, width: 9, height: 9, score: 1 }, pFake: 0.5, verdict: 'real' as const }] })) });
+    expect(withFaces.match(/<title>no face found from [^<]*<\/title>/g)).toEqual(['<title>no face found from 0.3 s to 0.8 s</title>']);
     expect(await sharp(Buffer.from(svg)).metadata()).toMatchObject({ format: 'svg', width: 720, height: 280 });
   });
 });

@@ -437,6 +437,13 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(health.jobs).toMatchObject({ running: 0, waiting: 0 });
     expect(uploadsLeft()).toEqual([]);
     await shots('check-video-cancelled');
+    // Leaving the page while a video is analysed cancels its job too: nobody would see the answer.
+    await page.goto(`${url}/#/check`);
+    await page.locator('[data-testid=file-input]').setInputFiles(video);
+    await page.waitForFunction(() => /^frame [1-9]\d* of/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
+    await page.getByRole('link', { name: 'Generate' }).click();
+    await expect.poll(async () => ((await (await fetch(`${url}/api/health`)).json()) as { jobs: { running: number } }).jobs.running, { timeout: 4_000 }).toBe(0); // well before the analysis (about 10 s) would end by itself
+    expect(uploadsLeft()).toEqual([]);
   }, 300_000);
 
   it('shades and labels the stretches of a video without a face, and downloads its report', async (ctx) => {

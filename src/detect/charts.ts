@@ -4,6 +4,7 @@
  * rasterisable by sharp.
  */
 import type { RocPoint } from './metrics.js';
+import { noFaceStretches } from './no-face-stretches.js';
 import type { VideoDetection } from './types.js';
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -52,7 +53,8 @@ function niceTicks(max: number, count = 6): number[] {
 /**
  * p(fake) per analysed frame over time: a dot per frame (red above the threshold),
  * the threshold as a dashed line, the video's aggregated p(fake) as a band, key
- * frames ringed, frames without a face as grey ticks along the bottom.
+ * frames ringed, frames without a face as grey ticks along the bottom and the
+ * stretches without one shaded and labelled "no face".
  */
 export function timelineSvg(video: VideoDetection): string {
   const frame: Frame = { width: 720, height: 280, left: 52, right: 16, top: 36, bottom: 40 };
@@ -74,6 +76,12 @@ export function timelineSvg(video: VideoDetection): string {
       y,
     ),
   );
+  for (const stretch of noFaceStretches(video.frames, video.durationSeconds)) {
+    const left = x(stretch.from);
+    const width = Math.max(1, x(stretch.to) - left);
+    parts.push(`<rect x="${f1(left)}" y="${frame.top}" width="${f1(width)}" height="${frame.height - frame.top - frame.bottom}" fill="#999" fill-opacity="0.18"><title>no face found from ${stretch.from.toFixed(1)} s to ${stretch.to.toFixed(1)} s</title></rect>`);
+    if (width > 44) parts.push(`<text x="${f1(left + 4)}" y="${frame.top + 13}" font-size="10" ${FONT} fill="#555">no face</text>`);
+  }
   parts.push(`<line x1="${frame.left}" x2="${frame.width - frame.right}" y1="${f1(y(threshold))}" y2="${f1(y(threshold))}" stroke="#c33" stroke-dasharray="5 4"/>`);
   parts.push(`<text x="${frame.width - frame.right - 4}" y="${f1(y(threshold) - 4)}" text-anchor="end" font-size="10" ${FONT} fill="#c33">threshold ${threshold.toFixed(2)}</text>`);
   if (video.pFake !== null) {

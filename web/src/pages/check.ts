@@ -8,7 +8,7 @@ import { faceOverlay, linkFacesToTable, mapControls, regionMap } from './check-o
 import { batchSummary, type FileOutcome } from './check-summary.js';
 import { reportButtons, type CheckedUpload } from './check-report-download.js';
 import { Eta } from '../eta.js';
-import { noFaceStretches } from '../no-face-stretches.js';
+import { noFaceStretches } from '../../../src/detect/no-face-stretches.js';
 import { aboutDetector, howToRead, plainExplanation, VERDICT_TEXT } from '../../../src/report/verdict-words.js';
 
 const ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm,.jpg,.jpeg,.png,.webp,.mp4,.mov,.webm';
@@ -268,6 +268,8 @@ export function renderCheck(root: HTMLElement): () => void {
       cleanupResult.push(() => {
         if (finished) return;
         stop();
+        // Nobody will see this answer now (another check started, or the page was left): free the server.
+        void fetch(`/api/jobs/${job.id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
         reject(new RequestError(0, 'cancelled'));
       });
     });

@@ -1,6 +1,6 @@
-/** The no-face stretches the Check page shades on a video's timeline. */
+/** The no-face stretches a video's timeline shades (the Check page's and the SVG of --annotate and --report). */
 import { describe, expect, it } from 'vitest';
-import { noFaceStretches } from '../web/src/no-face-stretches.js';
+import { noFaceStretches } from '../src/detect/no-face-stretches.js';
 
 const frames = (faces: number[]) => faces.map((n, i) => ({ timeSeconds: i + 0.5, faces: Array.from({ length: n }) }));
 
