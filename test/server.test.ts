@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageDetection, Job, JobAccepted, VideoDetection, RunDetail, RunList, Health, MetricsPoint, SampleGrid } from '../src/server/api-types.js';
 import { generateFromRun } from '../src/generate/index.js';
+import { initEngine } from '../src/engine/index.js';
 import { builtInDetector, builtInGenerator } from '../src/models/builtin.js';
 import { readModelPackCard, type ModelPackCard } from '../src/models/pack.js';
 import { createServer, OPENAPI_FILE, type FakefaceServer } from '../src/server/index.js';
@@ -215,6 +216,8 @@ describe.skipIf(!BUILT_IN)('the server with the built-in models and no runs', ()
   beforeAll(async () => {
     mkdirSync(tmpDir);
     card = await readModelPackCard(BUILT_IN!.generator.dir);
+    // The reference faces are drawn in this process: on the engine the server's model workers use.
+    await initEngine({ backend: 'wasm' });
     detection = await detectionModule();
     server = await createServer({ port: 0, runsDir: join(work.dir, 'no-runs'), experimentsDir: join(work.dir, 'no-experiments'), tmpDir, log: silent });
     url = await server.listen();

@@ -1,5 +1,6 @@
 import type { EngineInfo } from '../engine/index.js';
 import type { JobStore } from './jobs.js';
+import type { DetectionStatus, ModelPool } from './model-pool.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { WorkQueue } from './queue.js';
 import type { RunWatchers } from './run-watch.js';
@@ -15,5 +16,9 @@ export interface ServerContext {
   /** Work done inside a request: image checks and generation. */
   requests: WorkQueue;
   watchers: RunWatchers;
+  /** The worker threads that run the models (detection, video, generation). */
+  models: ModelPool;
+  /** Whether the workers could load the detection module. */
+  detection: DetectionStatus;
   log(message: string, error?: unknown): void;
 }

@@ -12,17 +12,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { initEngine, type EngineInfo } from '../engine/index.js';
+import type { EngineInfo } from '../engine/index.js';
 import type { Health } from './api-types.js';
 import { registerCompression } from './compression.js';
 import type { ServerContext } from './context.js';
-import { loadDetection } from './detection.js';
 import { HttpError, toHttpResponse } from './http-error.js';
 import { JobStore } from './jobs.js';
+import { ModelPool } from './model-pool.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { WorkQueue } from './queue.js';
 import { registerDetectRoutes } from './routes-detect.js';
@@ -74,13 +75,24 @@ const defaultLog = (message: string, error?: unknown) => {
 };
 
 /**
- * Builds the server (routes, engine, upload folder) without binding a port.
- * Starts the tfjs backend (wasm by default: the face detector runs on it).
+ * Builds the server (routes, model workers, upload folder) without binding a port.
+ * The models run in worker threads (./model-pool.ts), each with its own tfjs
+ * backend (wasm by default: the face detector runs on it); the first is started
+ * here and says which engine it runs on.
  */
 export async function createServer(opts: ServerOptions & { log?: (message: string, error?: unknown) => void } = {}): Promise<FakefaceServer> {
   const options = resolveServerOptions(opts);
   const log = opts.log ?? defaultLog;
-  const engine = await initEngine({ backend: options.backend });
+  const cores = availableParallelism();
+  const models = new ModelPool(options.workers, { backend: options.backend, threads: Math.max(1, Math.floor(cores / options.workers)) }, log);
+  let ready;
+  try {
+    ready = await models.start();
+  } catch (error) {
+    await models.close();
+    throw error;
+  }
+  const { engine, detection } = ready;
   const uploadDir = await mkdtemp(join(options.tmpDir, 'fakeface-uploads-'));
   const openapi = readFileSync(OPENAPI_FILE, 'utf8');
 
@@ -88,7 +100,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
   const jobs = new JobStore(new WorkQueue('video analyses', options.concurrentJobs, options.queuedJobs, 30), options.jobTtlSeconds * 1000, log);
   const requests = new WorkQueue('requests', options.concurrentRequests, options.queuedRequests, 5);
   const watchers = new RunWatchers(options.watchIntervalMs, log);
-  const ctx: ServerContext = { options, engine, uploadDir, jobs, requests, watchers, log };
+  const ctx: ServerContext = { options, engine, uploadDir, jobs, requests, watchers, models, detection, log };
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
@@ -158,12 +170,11 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
   }
 
   app.get('/api/health', async (): Promise<Health> => {
-    const detection = await loadDetection();
     return {
       status: 'ok',
       version: VERSION,
       engine: engine.description,
-      detection: { available: detection.module !== null, reason: detection.reason },
+      detection,
       runsDir: options.runsDir,
       runs: (await listRuns(options)).length,
       jobs: jobs.counts,
@@ -200,6 +211,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
       watchers.close();
       jobs.close();
       await app.close();
+      await models.close();
       await rm(uploadDir, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../engine/index.js';
 import { UsageError } from '../errors.js';
+import { defaultWorkerCount } from './model-pool.js';
 
 /** Options of createServer(); every field has a default. */
 export interface ServerOptions {
@@ -22,7 +23,9 @@ export interface ServerOptions {
   concurrentJobs?: number;
   /** Video jobs that may wait; beyond, uploads get 503 with Retry-After. @default 4 */
   queuedJobs?: number;
-  /** Image checks and generations at once, plus how many may wait, before 503. @default 1 and 4 */
+  /** Worker threads that run the models (each loads its own copy). @default one per core, at most 4 */
+  workers?: number;
+  /** Image checks and generations at once, plus how many may wait, before 503. @default `workers` and 4 */
   concurrentRequests?: number;
   queuedRequests?: number;
   /** Finished jobs are forgotten after this many seconds. @default 3600 */
@@ -56,6 +59,7 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
   if (!(typeof maxUploadMb === 'number' && maxUploadMb > 0 && maxUploadMb <= 4096)) {
     throw new UsageError(`maxUploadMb must be a number above 0 and at most 4096, not ${String(opts.maxUploadMb)}`);
   }
+  const workers = integer(opts.workers ?? defaultWorkerCount(), 'workers', 1, 64);
   return {
     host: opts.host ?? '127.0.0.1',
     port: integer(opts.port ?? 5170, 'port', 0, 65535),
@@ -66,7 +70,8 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
     maxUploadBytes: Math.floor(maxUploadMb * 1024 * 1024),
     concurrentJobs: integer(opts.concurrentJobs ?? 1, 'concurrentJobs', 1, 64),
     queuedJobs: integer(opts.queuedJobs ?? 4, 'queuedJobs', 0, 1000),
-    concurrentRequests: integer(opts.concurrentRequests ?? 1, 'concurrentRequests', 1, 64),
+    workers,
+    concurrentRequests: integer(opts.concurrentRequests ?? workers, 'concurrentRequests', 1, 64),
     queuedRequests: integer(opts.queuedRequests ?? 4, 'queuedRequests', 0, 1000),
     jobTtlSeconds: integer(opts.jobTtlSeconds ?? 3600, 'jobTtlSeconds', 1, 7 * 24 * 3600),
     tmpDir: resolve(opts.tmpDir ?? tmpdir()),

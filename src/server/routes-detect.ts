@@ -3,7 +3,7 @@ import type { JobAccepted, JobEvents } from './api-types.js';
 import { findJobOr404 } from './routes-jobs.js';
 import { labelBuiltInDetector } from './builtin.js';
 import type { ServerContext } from './context.js';
-import { analyseVideo, loadDetection, withClassifier, type ClassifierChoice } from './detection.js';
+import { withClassifier, type ClassifierChoice } from './detection.js';
 import { HttpError } from './http-error.js';
 import { isFinished, type JobWork } from './jobs.js';
 import { defaultRun, listRuns, resolveRun } from './runs.js';
@@ -35,10 +35,9 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
     const runDir = request.query.run === undefined ? undefined : resolveRun(options, request.query.run).dir;
     const wholeImage = parseFlag(request.query.wholeImage, 'wholeImage');
     const upload = await receiveUpload(request, ctx.uploadDir, options.maxUploadBytes);
-    const { module: detect, reason } = await loadDetection();
-    if (!detect) {
+    if (!ctx.detection.available) {
       await upload.remove();
-      throw new HttpError(503, `detection is not available: ${reason}`);
+      throw new HttpError(503, `detection is not available: ${ctx.detection.reason}`);
     }
     const choice: ClassifierChoice = runDir ? { run: runDir } : options.detector ? { detector: options.detector } : {};
     const fallbackRun = async () => {
@@ -48,7 +47,8 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
 
     if (upload.type.kind === 'image') {
       try {
-        const result = await ctx.requests.add(() => withClassifier(choice, fallbackRun, (c) => detect.detectImage(upload.path, { ...c, wholeImage })));
+        const file = upload.path;
+        const result = await ctx.requests.add(() => withClassifier(choice, fallbackRun, (c) => ctx.models.run({ kind: 'detect-image', file, opts: { ...c, wholeImage } })));
         result.file = upload.filename;
         result.detector = labelBuiltInDetector(result.detector);
         return result;
@@ -59,7 +59,8 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
 
     let accepted: JobAccepted;
     try {
-      const work: JobWork = (progress, signal) => withClassifier(choice, fallbackRun, (c) => analyseVideo(detect, upload.path, upload.filename, { ...c, wholeImage, signal }, progress));
+      const task = { kind: 'analyse-video', file: upload.path, displayName: upload.filename } as const;
+      const work: JobWork = (onProgress, signal) => withClassifier(choice, fallbackRun, (c) => ctx.models.run({ ...task, opts: { ...c, wholeImage } }, { signal, onProgress }));
       const job = ctx.jobs.submit(upload.filename, work, upload.remove);
       accepted = { job, statusUrl: `/api/jobs/${job.id}`, eventsUrl: `/api/jobs/${job.id}/events` };
     } catch (error) {

@@ -3,7 +3,7 @@ import { builtInGenerator } from '../models/builtin.js';
 import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-types.js';
 import { builtInGeneratorDir, builtInId } from './builtin.js';
 import type { ServerContext } from './context.js';
-import { checkInteger, checkSeed, generateGrid, generateInterpolation, DEFAULT_PADDING, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS, MAX_PADDING } from './generate.js';
+import { checkInteger, checkSeed, DEFAULT_PADDING, MAX_GRID_FACES, MAX_INTERPOLATION_STEPS, MAX_PADDING } from './generate.js';
 import { HttpError } from './http-error.js';
 import { checkRunId, defaultRun, listRuns, resolveRun, TRAIN_COMMAND } from './runs.js';
 
@@ -55,13 +55,13 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
       const seedA = checkSeed(request_.seedA, 'seedA');
       const seedB = checkSeed(request_.seedB, 'seedB');
       const steps = checkInteger(request_.steps, 'steps', 2, MAX_INTERPOLATION_STEPS, 8);
-      result = await ctx.requests.add(() => generateInterpolation(runDir, seedA, seedB, steps, padding));
+      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-interpolation', runDir, seedA, seedB, steps, padding }));
       name = `fakeface-${fileSafe(runId)}-seeds-${seedA}-${seedB}.png`;
     } else {
       const count = checkInteger(request_.count, 'count', 1, MAX_GRID_FACES, 16);
       const seed = checkSeed(request_.seed, 'seed', 0);
       const columns = request_.columns === undefined ? undefined : checkInteger(request_.columns, 'columns', 1, MAX_GRID_FACES);
-      result = await ctx.requests.add(() => generateGrid(runDir, count, seed, columns, padding));
+      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-grid', runDir, count, seed, columns, padding }));
       name = `fakeface-${fileSafe(runId)}-seed-${seed}-${count}.png`;
     }
     return reply
