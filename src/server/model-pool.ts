@@ -58,8 +58,12 @@ export interface RunOptions {
 /** Workers by default: one per core, at most 4 (each holds its own copy of the models). */
 export const defaultWorkerCount = () => Math.max(1, Math.min(4, availableParallelism()));
 
-/** How long a cancelled task may take to stop before its worker is terminated. */
-const CANCEL_GRACE_MS = 5_000;
+export interface PoolOptions {
+  /** How long a cancelled task may take to stop before its worker is terminated. @default 5000 */
+  cancelGraceMs?: number;
+  /** Starts one worker (tests give a stand-in that speaks the same messages). @default the model worker */
+  spawn?: (options: WorkerOptions) => Worker;
+}
 
 interface Pending {
   id: number;
@@ -91,7 +95,7 @@ const require = createRequire(import.meta.url);
  * vitest (this file is the .ts source) a bootstrap that registers tsx's loader in
  * the worker, then imports model-worker.ts (a worker does not inherit the loader).
  */
-function spawnWorker(options: WorkerOptions): Worker {
+export function spawnModelWorker(options: WorkerOptions): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(`./model-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
   if (!fromSource) return new Worker(entry, options);
@@ -112,6 +116,7 @@ export class ModelPool {
     readonly size: number,
     private readonly settings: WorkerSettings,
     private readonly log: (message: string, error?: unknown) => void,
+    private readonly poolOptions: PoolOptions = {},
   ) {}
 
   /** Starts the first worker: resolves with its engine and whether detection loads; rejects with the error that kept it from starting. */
@@ -176,11 +181,11 @@ export class ModelPool {
     slot.worker.postMessage({ type: 'cancel', id: pending.id } satisfies ToWorker);
     pending.cancelTimer = setTimeout(() => {
       if (slot.current === pending) void slot.worker.terminate();
-    }, CANCEL_GRACE_MS).unref();
+    }, this.poolOptions.cancelGraceMs ?? 5_000).unref();
   }
 
   private spawn(): Promise<PoolReady> {
-    const worker = spawnWorker({ workerData: this.settings satisfies WorkerSettings, env: SHARE_ENV });
+    const worker = (this.poolOptions.spawn ?? spawnModelWorker)({ workerData: this.settings satisfies WorkerSettings, env: SHARE_ENV });
     // Workers never keep the process alive by themselves: the HTTP server does.
     worker.unref();
     const slot: Slot = { worker, ready: false, current: null };
