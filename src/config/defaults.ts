@@ -5,6 +5,8 @@
  */
 export type Activation = 'leakyrelu' | 'relu';
 export type Architecture = 'mlp' | 'dcgan' | 'paper-cnn';
+export type GanLoss = 'nonsaturating' | 'hinge';
+export type DiffAugmentOp = 'color' | 'translation' | 'cutout';
 
 export interface TrainConfig {
   /** Name of the preset the run started from (informational). */
@@ -71,6 +73,30 @@ export interface TrainConfig {
   seed: number;
   /** Train on the first N images of the folder (sorted by name). 0 = all. */
   limit: number;
+  /**
+   * Exponential moving average of G's weights (as StyleGAN and BigGAN sample from):
+   * after each iteration ema = decay·ema + (1 - decay)·G. Sample grids, generate and
+   * eval use the average; checkpoints keep both. 0 = off (e.g. 0.999).
+   */
+  ema: number;
+  /**
+   * DiffAugment (Zhao et al. 2020): differentiable colour, translation and cutout
+   * applied to every batch D sees, real and fake alike, inside the gradient tape.
+   * [] = off.
+   */
+  diffAugment: DiffAugmentOp[];
+  /**
+   * The adversarial loss: `nonsaturating` (Goodfellow's, on D's logits, as Keras-GAN)
+   * or `hinge` (D: relu(1 - real) + relu(1 + fake); G: -fake, as BigGAN / SAGAN).
+   * Label smoothing applies to the non-saturating loss only.
+   */
+  loss: GanLoss;
+  /**
+   * Conditional GAN on UTKFace's labels (age bucket, gender, race): one-hot labels
+   * are appended to G's noise (G's first layer learns their embedding) and D gets a
+   * projection term (Miyato & Koyama 2018). Photos without full labels are skipped.
+   */
+  conditional: boolean;
 }
 
 export const defaults: TrainConfig = {
@@ -102,4 +128,14 @@ export const defaults: TrainConfig = {
   earlyStopPatience: 0,
   seed: 42,
   limit: 0,
+  ema: 0,
+  diffAugment: [],
+  loss: 'nonsaturating',
+  conditional: false,
 };
+
+/**
+ * Keys added after runs were first written: a stored config without them reads
+ * them as their defaults, which is what those runs trained with.
+ */
+export const LATER_KEYS: readonly (keyof TrainConfig)[] = ['ema', 'diffAugment', 'loss', 'conditional'];

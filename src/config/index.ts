@@ -1,10 +1,10 @@
 import { ConfigError } from '../errors.js';
-import { defaults, type TrainConfig } from './defaults.js';
+import { defaults, LATER_KEYS, type TrainConfig } from './defaults.js';
 import { table1 } from './presets/table1.js';
 import { tiny } from './presets/tiny.js';
 import { convPresets } from './presets/conv.js';
 
-export { defaults, type TrainConfig, type Activation, type Architecture } from './defaults.js';
+export { defaults, type TrainConfig, type Activation, type Architecture, type GanLoss, type DiffAugmentOp } from './defaults.js';
 
 /** Every preset by name: the paper's Table 1 (`model1`…`model6`), `tiny`, and the conv nets (`paper-cnn`, `dcgan64`, `dcgan-tiny`). */
 export const presets: Readonly<Record<string, Partial<TrainConfig>>> = { ...table1, tiny, ...convPresets };
@@ -16,7 +16,7 @@ export function presetNames(): string[] {
 /** Option values as they arrive from flags (strings) or from JSON (typed). */
 export type Overrides = Record<string, unknown>;
 
-type Kind = 'int' | 'number' | 'intList' | 'enum' | 'string' | 'boolean';
+type Kind = 'int' | 'number' | 'intList' | 'enum' | 'enumList' | 'string' | 'boolean';
 interface Rule {
   kind: Kind;
   min?: number;
@@ -54,6 +54,10 @@ const rules: Record<keyof TrainConfig, Rule> = {
   earlyStopPatience: { kind: 'int', min: 0 },
   seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
   limit: { kind: 'int', min: 0 },
+  ema: { kind: 'number', min: 0, max: 0.999999 },
+  diffAugment: { kind: 'enumList', values: ['color', 'translation', 'cutout'] },
+  loss: { kind: 'enum', values: ['nonsaturating', 'hinge'] },
+  conditional: { kind: 'boolean' },
 };
 
 /** `batch-size` and `batch_size` are accepted for `batchSize`. */
@@ -84,6 +88,15 @@ function parseValue(key: string, value: unknown, rule: Rule): unknown {
       const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : fail(key, 'a comma-separated list of integers', value);
       if (items.length === 0) fail(key, 'at least one width', value);
       return items.map((item) => parseNumber(key, item, rule, true));
+    }
+    case 'enumList': {
+      // "color,translation", a JSON list, or "" / "none" for off; each value once, in the order given.
+      const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter((v) => v !== '' && v.toLowerCase() !== 'none') : fail(key, `a comma-separated list of ${rule.values!.join(', ')}`, value);
+      const parsed = items.map((item) => {
+        if (typeof item !== 'string' || !rule.values!.includes(item.toLowerCase())) fail(key, `a comma-separated list of ${rule.values!.join(', ')}`, value);
+        return item.toLowerCase();
+      });
+      return [...new Set(parsed)];
     }
     case 'enum':
       if (typeof value !== 'string' || !rule.values!.includes(value.toLowerCase())) fail(key, `one of ${rule.values!.join(', ')}`, value);
@@ -122,7 +135,7 @@ export function resolveConfig(presetName: string | undefined, overrides: Overrid
 /** Checks a config read back from a run folder (every key present and valid). */
 export function validateStoredConfig(stored: unknown, source: string): Readonly<TrainConfig> {
   if (typeof stored !== 'object' || stored === null) throw new ConfigError(`${source}: not a config object`);
-  const entries = stored as Record<string, unknown>;
+  const entries = { ...Object.fromEntries(LATER_KEYS.map((key) => [key, defaults[key]])), ...(stored as Record<string, unknown>) };
   for (const key of Object.keys(rules)) {
     if (!(key in entries)) throw new ConfigError(`${source}: missing "${key}"`);
   }

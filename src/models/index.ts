@@ -1,5 +1,6 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../config/index.js';
+import { CONDITION_SIZE } from '../data/conditions.js';
 import { ConfigError } from '../errors.js';
 import { buildDcganDiscriminator, buildDcganGenerator, dcganStages } from './dcgan.js';
 import { activationFloatsPerImage as mlpActivationFloats, buildMlpDiscriminator, buildMlpGenerator, type SeedSource } from './mlp.js';
@@ -12,18 +13,69 @@ export { buildPaperCnnGenerator, buildPaperCnnDiscriminator } from './paper-cnn.
 export interface Gan {
   generator: tfl.LayersModel;
   discriminator: tfl.LayersModel;
+  /**
+   * Conditional runs: the projection discriminator's class embedding (Miyato & Koyama
+   * 2018), Dense(CONDITION_SIZE -> D's feature width, no bias). D's logit gains
+   * <embed(y), features(x)>; see discriminatorLogits in train/step.ts.
+   */
+  projection?: tfl.LayersModel;
 }
 
-/** Builds the generator and discriminator a config describes. */
-export function buildGan(config: TrainConfig, nextSeed: SeedSource): Gan {
+/** Length of G's input: the noise, plus a conditional run's one-hot labels (appended; G's first layer learns their embedding). */
+export function generatorInputSize(config: Pick<TrainConfig, 'latentDim' | 'conditional'>): number {
+  return config.latentDim + (config.conditional ? CONDITION_SIZE : 0);
+}
+
+/** Builds the generator a config describes (also the shell an EMA copy is loaded into). */
+export function buildGenerator(config: TrainConfig, nextSeed: SeedSource): tfl.LayersModel {
+  const shaped = { ...config, latentDim: generatorInputSize(config) };
   switch (config.architecture) {
     case 'mlp':
-      return { generator: buildMlpGenerator(config, nextSeed), discriminator: buildMlpDiscriminator(config, nextSeed) };
+      return buildMlpGenerator(shaped, nextSeed);
     case 'dcgan':
-      return { generator: buildDcganGenerator(config, nextSeed), discriminator: buildDcganDiscriminator(config, nextSeed) };
+      return buildDcganGenerator(shaped, nextSeed);
     case 'paper-cnn':
-      return { generator: buildPaperCnnGenerator(config, nextSeed), discriminator: buildPaperCnnDiscriminator(config, nextSeed) };
+      return buildPaperCnnGenerator(shaped, nextSeed);
   }
+}
+
+function buildDiscriminator(config: TrainConfig, nextSeed: SeedSource): tfl.LayersModel {
+  switch (config.architecture) {
+    case 'mlp':
+      return buildMlpDiscriminator(config, nextSeed);
+    case 'dcgan':
+      return buildDcganDiscriminator(config, nextSeed);
+    case 'paper-cnn':
+      return buildPaperCnnDiscriminator(config, nextSeed);
+  }
+}
+
+/** The width of D's features: the input of its last Dense(1). */
+export function discriminatorFeatureWidth(discriminator: tfl.LayersModel): number {
+  const out = discriminator.layers[discriminator.layers.length - 1] as tfl.layers.Layer & { kernel?: tfl.LayerVariable };
+  if (!out.kernel) throw new Error(`discriminator must end in a Dense layer, not ${out.getClassName()}`);
+  return out.kernel.shape[0]!;
+}
+
+function buildProjection(discriminator: tfl.LayersModel, seed: number): tfl.LayersModel {
+  const model = tfl.sequential({ name: 'projection' });
+  model.add(
+    tfl.layers.dense({
+      units: discriminatorFeatureWidth(discriminator),
+      useBias: false,
+      inputShape: [CONDITION_SIZE],
+      kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+      name: 'd_projection',
+    }),
+  );
+  return model;
+}
+
+/** Builds the generator and discriminator a config describes (and a conditional run's projection). */
+export function buildGan(config: TrainConfig, nextSeed: SeedSource): Gan {
+  const generator = buildGenerator(config, nextSeed);
+  const discriminator = buildDiscriminator(config, nextSeed);
+  return config.conditional ? { generator, discriminator, projection: buildProjection(discriminator, nextSeed()) } : { generator, discriminator };
 }
 
 export interface ModelSize {

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { GanLoss } from '../config/index.js';
 import type { Gan } from '../models/index.js';
+import { applyDiffAugment, type DiffAugmentDraw } from './diff-augment.js';
+import { discriminatorLoss, generatorLoss } from './losses.js';
+
+export { binaryCrossEntropyWithLogits } from './losses.js';
 
 /** What one training iteration measured, as Keras-GAN reports it. */
 export interface StepMetrics {
@@ -30,6 +35,17 @@ export interface StepInputs {
   instanceNoise?: number;
   /** Seed of this step's instance noise, drawn from the run's RNG so a resumed run repeats it. */
   instanceNoiseSeed?: number;
+  /**
+   * DiffAugment draws (see diff-augment.ts) for the three batches D sees: the real one,
+   * the fakes D trains on, and the fakes of G's step. Absent: no augmentation.
+   */
+  augment?: { real: DiffAugmentDraw; fakeForD: DiffAugmentDraw; fakeForG: DiffAugmentDraw };
+  /**
+   * Conditional runs: the one-hot labels (B x CONDITION_SIZE) of the real batch, of D's
+   * fakes and of G's fakes, for D's projection term. The noise vectors already end in
+   * the fakes' labels (G's input is [z | labels]).
+   */
+  conditions?: { real: Float32Array; fakeForD: Float32Array; fakeForG: Float32Array };
 }
 
 /** Tricks GAN tools offer on top of the plain recipe. */
@@ -43,17 +59,10 @@ export interface StepOptions {
    * fakes never sees what G's own step produces.
    */
   fakesFor?: 'inference' | 'training';
-}
-
-/**
- * Binary cross-entropy of D's logits against one target for the whole batch,
- * computed stably: max(x, 0) - x·t + log(1 + e^-|x|). This is what TF-Keras does
- * for a sigmoid output (it recovers the logits); cross-entropy on clipped
- * probabilities, by contrast, has zero gradient once D is sure (p < 1e-7), and G
- * then stops learning for good.
- */
-export function binaryCrossEntropyWithLogits(logits: tf.Tensor, target: number): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, target)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))) as tf.Scalar);
+  /** The adversarial loss (default: non-saturating, the paper's). */
+  loss?: GanLoss;
+  /** What turns a DiffAugment draw into D's input; the default applies it (tests watch it through this). */
+  augmenter?: (images: tf.Tensor4D, draw: DiffAugmentDraw, batch: 'real' | 'fakeForD' | 'fakeForG') => tf.Tensor4D;
 }
 
 /** Share of verdicts on the right side of 0.5 (logit 0). */
@@ -64,8 +73,10 @@ function accuracy(logits: tf.Tensor, label: 0 | 1): tf.Scalar {
 /**
  * D's pre-sigmoid output: every layer but the last, then the last Dense(1)'s
  * kernel and bias without its sigmoid. Same variables, so gradients reach them.
+ * A conditional run's projection discriminator adds <embed(y), features>
+ * (Miyato & Koyama 2018): D then judges whether the face fits its labels too.
  */
-function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor): tf.Tensor {
+export function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor, projection?: { model: tfl.LayersModel; conditions: tf.Tensor2D }): tf.Tensor {
   const layers = discriminator.layers;
   const out = layers[layers.length - 1] as tfl.layers.Layer & { kernel?: tfl.LayerVariable; bias?: tfl.LayerVariable };
   if (out.getClassName() !== 'Dense' || !out.kernel || !out.bias || out.getConfig().activation !== 'sigmoid') {
@@ -73,7 +84,10 @@ function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor):
   }
   let h = images;
   for (const layer of layers.slice(0, -1)) h = layer.apply(h, { training: true }) as tf.Tensor;
-  return tf.add(tf.matMul(h, out.kernel.read()), out.bias.read());
+  const logits = tf.add(tf.matMul(h, out.kernel.read()), out.bias.read());
+  if (!projection) return logits;
+  const embedded = projection.model.apply(projection.conditions) as tf.Tensor;
+  return tf.add(logits, tf.sum(tf.mul(h, embedded), 1, true));
 }
 
 function toMetrics(values: ArrayLike<number>): StepMetrics {
@@ -106,7 +120,7 @@ export class GanStepper {
     private readonly options: StepOptions = {},
   ) {
     this.generatorVariables = trainableVariables(gan.generator);
-    this.discriminatorVariables = trainableVariables(gan.discriminator);
+    this.discriminatorVariables = [...trainableVariables(gan.discriminator), ...(gan.projection ? trainableVariables(gan.projection) : [])];
   }
 
   /** One iteration; reads the metrics back synchronously (cpu and wasm backends). */
@@ -138,9 +152,13 @@ export class GanStepper {
     const noisy = (images: tf.Tensor, offset: number) => (noise > 0 ? tf.add(images, tf.randomNormal(images.shape, 0, noise, 'float32', seed + offset)) : images);
     const realTarget = 1 - (this.options.labelSmoothing ?? 0);
     const real = () => (inputs.real instanceof tf.Tensor ? inputs.real : tf.tensor4d(inputs.real, [batch, ...this.imageShape]));
-    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => noisy(real(), 0), 1, realTarget);
-    const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => noisy(this.generate(inputs.noiseForD, batch), 1), 0, 0);
-    const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch, (fakes) => noisy(fakes, 2));
+    // DiffAugment after instance noise, inside each step's tape: G's step differentiates through it.
+    const augmenter = this.options.augmenter ?? applyDiffAugment;
+    const augmented = (images: tf.Tensor, which: 'real' | 'fakeForD' | 'fakeForG') => (inputs.augment ? augmenter(images as tf.Tensor4D, inputs.augment[which], which) : images);
+    const conditions = inputs.conditions;
+    const [dLossReal, dAccReal] = this.trainDiscriminatorStep(() => augmented(noisy(real(), 0), 'real'), 1, realTarget, conditions?.real);
+    const [dLossFake, dAccFake] = this.trainDiscriminatorStep(() => augmented(noisy(this.generate(inputs.noiseForD, batch), 1), 'fakeForD'), 0, 0, conditions?.fakeForD);
+    const gLoss = this.trainGeneratorStep(inputs.noiseForG, batch, (fakes) => augmented(noisy(fakes, 2), 'fakeForG'), conditions?.fakeForG);
     const values = tf.stack([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]) as tf.Tensor1D;
     tf.dispose([dLossReal, dLossFake, dAccReal, dAccFake, gLoss]);
     return values;
@@ -156,15 +174,23 @@ export class GanStepper {
     });
   }
 
-  private trainDiscriminatorStep(makeImages: () => tf.Tensor, label: 0 | 1, target: number): [tf.Scalar, tf.Scalar] {
+  /** The projection term's inputs for a batch with these labels (conditional runs only). */
+  private projectionFor(conditions: Float32Array | undefined, batch: number): { model: tfl.LayersModel; conditions: tf.Tensor2D } | undefined {
+    if (!this.gan.projection) return undefined;
+    if (!conditions) throw new Error('a conditional GAN needs the labels of every batch (StepInputs.conditions)');
+    return { model: this.gan.projection, conditions: tf.tensor2d(conditions, [batch, conditions.length / batch]) };
+  }
+
+  private trainDiscriminatorStep(makeImages: () => tf.Tensor, label: 0 | 1, target: number, conditions?: Float32Array): [tf.Scalar, tf.Scalar] {
     return tf.tidy(() => {
       const images = makeImages();
+      const projection = this.projectionFor(conditions, images.shape[0]!);
       let batchAccuracy: tf.Scalar | undefined;
       const loss = this.discriminatorOptimizer.minimize(
         () => {
-          const logits = discriminatorLogits(this.gan.discriminator, images);
+          const logits = discriminatorLogits(this.gan.discriminator, images, projection);
           batchAccuracy = tf.keep(accuracy(logits, label));
-          return binaryCrossEntropyWithLogits(logits, target);
+          return discriminatorLoss(this.options.loss ?? 'nonsaturating', logits, label, target);
         },
         true,
         this.discriminatorVariables,
@@ -173,13 +199,14 @@ export class GanStepper {
     });
   }
 
-  private trainGeneratorStep(noise: Float32Array, batch: number, toDiscriminator: (fakes: tf.Tensor) => tf.Tensor): tf.Scalar {
+  private trainGeneratorStep(noise: Float32Array, batch: number, toDiscriminator: (fakes: tf.Tensor) => tf.Tensor, conditions?: Float32Array): tf.Scalar {
     return tf.tidy(() => {
       const z = tf.tensor2d(noise, [batch, this.latentDim]);
+      const projection = this.projectionFor(conditions, batch);
       return this.generatorOptimizer.minimize(
         () => {
           const fakes = this.gan.generator.apply(z, { training: true }) as tf.Tensor;
-          return binaryCrossEntropyWithLogits(discriminatorLogits(this.gan.discriminator, toDiscriminator(fakes)), 1);
+          return generatorLoss(this.options.loss ?? 'nonsaturating', discriminatorLogits(this.gan.discriminator, toDiscriminator(fakes), projection));
         },
         true,
         this.generatorVariables,
