@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { TrainConfig } from '../config/index.js';
+import { defaults, type TrainConfig } from '../config/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import { CheckpointMismatchError, RunNotFoundError } from '../errors.js';
 import { loadLayersModel, saveLayersModel } from '../models/io.js';
@@ -47,6 +47,8 @@ export interface Optimizers {
 export interface LoadedCheckpoint {
   dir: string;
   gan: Gan;
+  /** The moving average of G's weights, in runs trained with --ema. */
+  ema: tfl.LayersModel | null;
   state: TrainingState;
   config: TrainConfig;
   /** Restores both optimizers' state into freshly built optimizers (call after their variables exist or before the first step). */
@@ -89,6 +91,10 @@ async function restoreOptimizer(optimizer: tf.Optimizer, file: string, saved: Op
   }
 }
 
+/** Folders beside generator/ and discriminator/ in runs that use them: G's moving average (--ema), D's class projection (--conditional). */
+const GENERATOR_EMA = 'generator-ema';
+const PROJECTION = 'projection';
+
 export async function saveCheckpoint(
   runDir: string,
   gan: Gan,
@@ -96,6 +102,7 @@ export async function saveCheckpoint(
   config: TrainConfig,
   state: TrainingState,
   keep: number,
+  ema?: tfl.LayersModel,
 ): Promise<string> {
   const root = runPaths(runDir).checkpoints;
   const name = stepName(state.iteration);
@@ -106,6 +113,8 @@ export async function saveCheckpoint(
   try {
     await saveLayersModel(gan.generator, join(tmpDir, 'generator'));
     await saveLayersModel(gan.discriminator, join(tmpDir, 'discriminator'));
+    if (gan.projection) await saveLayersModel(gan.projection, join(tmpDir, PROJECTION));
+    if (ema) await saveLayersModel(ema, join(tmpDir, GENERATOR_EMA));
     const checkpoint: CheckpointJson = {
       format: 'fakeface-checkpoint/1',
       state,
@@ -166,15 +175,21 @@ async function readCheckpointJson(dir: string): Promise<CheckpointJson> {
     throw new CheckpointMismatchError(`${dir}: unreadable checkpoint (${(error as Error).message})`);
   }
   if (parsed.format !== 'fakeface-checkpoint/1') throw new CheckpointMismatchError(`${dir}: unknown checkpoint format ${String(parsed.format)}`);
-  return parsed;
+  // Checkpoints written before an option existed trained without it.
+  return { ...parsed, config: { ...defaults, ...parsed.config } };
 }
 
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const json = await readCheckpointJson(dir);
-  const gan = { generator: await loadLayersModel(join(dir, 'generator')), discriminator: await loadLayersModel(join(dir, 'discriminator')) };
+  const gan: Gan = { generator: await loadLayersModel(join(dir, 'generator')), discriminator: await loadLayersModel(join(dir, 'discriminator')) };
+  if (existsSync(join(dir, PROJECTION))) gan.projection = await loadLayersModel(join(dir, PROJECTION));
+  const ema = existsSync(join(dir, GENERATOR_EMA)) ? await loadLayersModel(join(dir, GENERATOR_EMA)) : null;
+  if (json.config.ema > 0 && !ema) throw new CheckpointMismatchError(`${dir}: the run averages G's weights (ema ${json.config.ema}) but the checkpoint holds no ${GENERATOR_EMA}/`);
+  if (json.config.conditional && !gan.projection) throw new CheckpointMismatchError(`${dir}: the run is conditional but the checkpoint holds no ${PROJECTION}/`);
   return {
     dir,
     gan,
+    ema,
     state: json.state,
     config: json.config,
     async restoreOptimizers(optimizers: Optimizers) {
@@ -189,7 +204,7 @@ async function locateRunModels(runDir: string): Promise<{ dir: string; config: T
   if (!existsSync(runDir)) throw new RunNotFoundError(`run folder not found: ${runDir}`);
   if (isModelPack(runDir)) {
     const card = await readModelPackCard(runDir);
-    return { dir: runDir, config: card.config, iteration: card.iteration, exported: true };
+    return { dir: runDir, config: { ...defaults, ...card.config }, iteration: card.iteration, exported: true };
   }
   const dir = await latestCheckpointDir(runDir);
   if (!dir) throw new RunNotFoundError(`${runDir} holds no checkpoint yet`, 'a run saves one every --checkpoint-every iterations');
@@ -206,9 +221,13 @@ export async function readRunConfig(runDir: string): Promise<{ config: TrainConf
 /**
  * Loads one model of a run's newest checkpoint, for `generate` and `detect`; also
  * the generator of an exported model folder (`fakeface export`, the built-in models).
+ * The generator of a run trained with --ema is its moving average (what the run's
+ * sample grids show). The discriminator of a conditional run is its unconditional
+ * part (the projection term needs labels a photo to check does not carry).
  */
 export async function loadRunModel(runDir: string, which: 'generator' | 'discriminator'): Promise<{ model: tfl.LayersModel; config: TrainConfig; iteration: number }> {
   const { dir, config, iteration, exported } = await locateRunModels(runDir);
   if (exported && which !== 'generator') throw new RunNotFoundError(`${runDir} is an exported generator: it has no ${which}`, 'use a training run folder, or a detector with --detector');
-  return { model: await loadLayersModel(join(dir, which)), config, iteration };
+  const folder = which === 'generator' && !exported && existsSync(join(dir, GENERATOR_EMA)) ? GENERATOR_EMA : which;
+  return { model: await loadLayersModel(join(dir, folder)), config, iteration };
 }

@@ -4,12 +4,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resolveConfig, toConfigKey, validateStoredConfig, type Overrides, type TrainConfig } from '../config/index.js';
+import { withConditions } from '../data/conditions.js';
 import { copyBatch, loadFaceFolder, writeFileAtomic, type FaceDataset } from '../data/index.js';
 import { estimateTrainingBytes, initEngine, type EngineInfo, type EngineOptions } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { buildGan, countParams, modelSize, type Gan } from '../models/index.js';
+import { buildGan, buildGenerator, countParams, generatorInputSize, modelSize, type Gan } from '../models/index.js';
 import { latestCheckpointDir, loadCheckpoint, saveCheckpoint, type Optimizers } from './checkpoint.js';
 import { flipHorizontally, instanceNoiseAt } from './augment.js';
+import { labelledFaces, type LabelledFaces } from './conditional-batches.js';
+import { drawDiffAugment } from './diff-augment.js';
+import { GeneratorEma } from './ema.js';
 import { CollapseDetector } from './collapse.js';
 import { createAdam } from './optimizer.js';
 import { Rng } from './rng.js';
@@ -30,7 +34,7 @@ import {
 import { acquireRunLock } from './run-lock.js';
 import { writeSampleGrid } from './samples.js';
 import { ResidentBatches } from './resident-batches.js';
-import { GanStepper } from './step.js';
+import { GanStepper, type StepInputs } from './step.js';
 
 export interface TrainOptions {
   /** Folder of face images. On resume it defaults to the folder the run recorded (data.json). */
@@ -64,6 +68,8 @@ export interface TrainStart {
   engine: EngineInfo;
   images: number;
   skipped: number;
+  /** Conditional runs: photos left out for missing or malformed labels (they are not in `images`). */
+  unlabelled: number;
   fromCache: boolean;
   startIteration: number;
   generatorParams: number;
@@ -96,7 +102,7 @@ const RESUMABLE_KEYS = new Set(['iterations', 'sampleEvery', 'sampleCount', 'eva
  * Everything else (architecture, sizes, activation, seed …) made the checkpoint's
  * weights and cannot change.
  */
-const RECIPE_KEYS = new Set(['learningRate', 'beta1', 'beta2', 'epsilon', 'batchSize', 'labelSmoothing', 'instanceNoise', 'flipAugment', 'limit']);
+const RECIPE_KEYS = new Set(['learningRate', 'beta1', 'beta2', 'epsilon', 'batchSize', 'labelSmoothing', 'instanceNoise', 'flipAugment', 'limit', 'diffAugment', 'loss']);
 
 /** Fixed noise for sample grids: drawn from its own seed, so every grid of a run (resumed or not) uses the same faces. */
 function fixedNoiseFor(config: TrainConfig): Float32Array {
@@ -201,10 +207,14 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
     generator: createAdam(config),
     discriminator: createAdam(config),
   };
+  // Conditional runs train only on photos with every label (UTKFace names; two in crop_part1 are malformed).
+  const labelled: LabelledFaces | null = config.conditional ? labelledFaces(dataset, dataDir) : null;
+  let ema: GeneratorEma | null = null;
   const checkpointDir = options.resume ? await latestCheckpointDir(runDir) : null;
   if (checkpointDir) {
     const checkpoint = await loadCheckpoint(checkpointDir);
     gan = checkpoint.gan;
+    if (config.ema > 0) ema = GeneratorEma.restored(checkpoint.ema!, config.ema);
     await checkpoint.restoreOptimizers(optimizers);
     trainRng = Rng.fromState(checkpoint.state.rng);
     collapse = new CollapseDetector(config.earlyStopPatience, checkpoint.state.collapse);
@@ -215,6 +225,8 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   } else {
     const initRng = new Rng(config.seed);
     gan = buildGan(config, () => initRng.childSeed());
+    // The average starts at G's initial weights; its shell's own init is overwritten (no seeds drawn).
+    if (config.ema > 0) ema = GeneratorEma.startFrom(gan.generator, buildGenerator(config, () => 0), config.ema);
     trainRng = new Rng(config.seed ^ 0xa5a5a5a5);
     collapse = new CollapseDetector(config.earlyStopPatience);
     await mkdir(runDir, { recursive: true });
@@ -229,8 +241,9 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
     config,
     dataDir,
     engine,
-    images: dataset.count,
+    images: labelled ? labelled.indices.length : dataset.count,
     skipped: dataset.skipped.length,
+    unlabelled: labelled ? dataset.count - labelled.indices.length : 0,
     fromCache: dataset.fromCache,
     startIteration,
     generatorParams: countParams(gan.generator),
@@ -238,8 +251,9 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   });
 
   const imageShape: [number, number, number] = [config.resolution, config.resolution, 3];
-  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, config.latentDim, {
+  const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, generatorInputSize(config), {
     labelSmoothing: config.labelSmoothing,
+    loss: config.loss,
     // Radford et al.'s DCGAN (and PyTorch's example) trains D on G's batch-statistics output.
     fakesFor: config.architecture === 'dcgan' ? 'training' : 'inference',
   });
@@ -249,8 +263,10 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   const batchBuffer = resident ? null : new Float32Array(config.batchSize * imageShape[0] * imageShape[1] * 3);
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
     writeRunState(runDir, { status, iteration, iterations: config.iterations, updatedAt: new Date().toISOString(), stopReason, engine: engine.description });
+  // What sample grids and evaluations show: G's moving average when the run keeps one.
+  const sampler = () => ema?.model ?? gan.generator;
   const checkpoint = async (iteration: number) => {
-    const dir = await saveCheckpoint(runDir, gan, optimizers, config, { iteration, rng: trainRng.state(), collapse: collapse.state() }, config.keepCheckpoints);
+    const dir = await saveCheckpoint(runDir, gan, optimizers, config, { iteration, rng: trainRng.state(), collapse: collapse.state() }, config.keepCheckpoints, ema?.model);
     hooks.onEvent?.(`checkpoint ${dir}`);
   };
 
@@ -261,7 +277,8 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   try {
     while (iteration < config.iterations) {
       const started = performance.now();
-      const indices = trainRng.indices(config.batchSize, dataset.count);
+      const drawn = trainRng.indices(config.batchSize, labelled ? labelled.indices.length : dataset.count);
+      const indices = labelled ? drawn.map((i) => labelled.indices[i]!) : drawn;
       const flips = config.flipAugment ? Array.from({ length: config.batchSize }, () => trainRng.uniform() < 0.5) : undefined;
       let real: Float32Array | tf.Tensor4D;
       if (resident) {
@@ -270,17 +287,34 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
         real = copyBatch(dataset, indices, batchBuffer!);
         if (flips) flipHorizontally(real, flips, config.resolution, config.resolution);
       }
-      const noiseForD = trainRng.normals(config.batchSize * config.latentDim);
-      const noiseForG = trainRng.normals(config.batchSize * config.latentDim);
+      let noiseForD = trainRng.normals(config.batchSize * config.latentDim);
+      let noiseForG = trainRng.normals(config.batchSize * config.latentDim);
       const instanceNoise = instanceNoiseAt(config.instanceNoise, iteration, config.iterations);
       const instanceNoiseSeed = instanceNoise > 0 ? trainRng.childSeed() : 0;
-      const metrics = await stepper.stepAsync({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed }).finally(() => {
+      // The options' draws come after today's, and only when on: runs without them draw exactly as before.
+      let conditions: StepInputs['conditions'];
+      if (labelled) {
+        conditions = labelled.batchConditions(indices, trainRng);
+        noiseForD = withConditions(noiseForD, config.latentDim, conditions.fakeForD);
+        noiseForG = withConditions(noiseForG, config.latentDim, conditions.fakeForG);
+      }
+      const uniform = () => trainRng.uniform();
+      const augment: StepInputs['augment'] =
+        config.diffAugment.length > 0
+          ? {
+              real: drawDiffAugment(config.diffAugment, config.batchSize, config.resolution, config.resolution, uniform),
+              fakeForD: drawDiffAugment(config.diffAugment, config.batchSize, config.resolution, config.resolution, uniform),
+              fakeForG: drawDiffAugment(config.diffAugment, config.batchSize, config.resolution, config.resolution, uniform),
+            }
+          : undefined;
+      const metrics = await stepper.stepAsync({ real, noiseForD, noiseForG, instanceNoise, instanceNoiseSeed, augment, conditions }).finally(() => {
         if (real instanceof tf.Tensor) real.dispose();
       });
+      ema?.update(gan.generator);
       iteration++;
       const record: MetricsRecord = { iteration, ...metrics, ms: Math.round((performance.now() - started) * 10) / 10 };
       if (options.evaluate && config.evalEvery > 0 && (iteration % config.evalEvery === 0 || iteration === config.iterations)) {
-        Object.assign(record, await options.evaluate(gan.generator, iteration));
+        Object.assign(record, await options.evaluate(sampler(), iteration));
       }
       await appendMetrics(runDir, [record]);
       hooks.onIteration?.(record);
@@ -294,7 +328,7 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
       }
       if (config.sampleEvery > 0 && (iteration % config.sampleEvery === 0 || iteration === config.iterations)) {
         const file = join(runPaths(runDir).samples, `${stepName(iteration)}.png`);
-        await writeSampleGrid(gan.generator, fixedNoise, config.latentDim, file);
+        await writeSampleGrid(sampler(), fixedNoise, config.latentDim, file);
         hooks.onEvent?.(`samples ${file}`);
       }
       const interrupted = hooks.shouldStop?.() ?? false;
@@ -315,6 +349,8 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   await state(status, iteration, stopReason);
   gan.generator.dispose();
   gan.discriminator.dispose();
+  gan.projection?.dispose();
+  ema?.dispose();
   optimizers.generator.dispose();
   optimizers.discriminator.dispose();
   return { status, iteration, stopReason, runDir };

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { AGE_BUCKETS, ageBucketName, GENDERS, parseConditionRequest, RACES } from '../../data/conditions.js';
 import { encodePng, writeFileAtomic } from '../../data/index.js';
 import { initEngine } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
@@ -26,17 +27,21 @@ export function registerGenerate(program: Command): void {
     .option('--out <path>', 'PNG grid to write, or a folder with --separate', 'faces.png')
     .option('--separate', 'write one PNG per face into the --out folder')
     .option('--columns <n>', 'faces per grid row (default: square)')
-    .option('--seed <n>', 'noise seed: the same seed gives the same faces', '0');
+    .option('--seed <n>', 'noise seed: the same seed gives the same faces', '0')
+    .option('--age <range>', `conditional runs: ${AGE_BUCKETS.map((_, i) => ageBucketName(i)).join(', ')}, an age in years, or any`)
+    .option('--gender <name>', `conditional runs: ${GENDERS.join(', ')} or any`)
+    .option('--race <name>', `conditional runs: ${RACES.join(', ')} or any`);
   withEngineOptions(command);
   command.action(
     action(async (opts: Record<string, unknown>) => {
       const count = positiveInt(opts.count, '-n', 4096);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not "${String(opts.seed)}"`);
+      const request = parseConditionRequest({ age: opts.age as string | undefined, gender: opts.gender as string | undefined, race: opts.race as string | undefined });
       const engine = engineOptions(opts);
       const run = (opts.run as string | undefined) ?? builtInGeneratorOrExplain();
       await initEngine(engine);
-      const faces = await generateFromRun(run, count, seed);
+      const faces = await generateFromRun(run, count, seed, request);
       const out = opts.out as string;
       if (opts.separate) {
         await mkdir(out, { recursive: true });

@@ -9,7 +9,7 @@ import { ProgressBar } from '../progress.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
 
 /** Flags that override config keys; values are checked by resolveConfig. */
-const CONFIG_FLAGS: [flag: string, help: string][] = [
+const CONFIG_FLAGS: [flag: string, help: string, key?: string][] = [
   ['--iterations <n>', 'training iterations, one random batch each (Table 1: 20000)'],
   ['--batch-size <n>', 'real images per discriminator step (Table 1: 128, 256, 512)'],
   ['--learning-rate <lr>', 'Adam learning rate (Table 1: 1e-4 or 2e-4)'],
@@ -33,9 +33,17 @@ const CONFIG_FLAGS: [flag: string, help: string][] = [
   ['--flip-augment <bool>', 'flip real images left-right at random (true/false)'],
   ['--seed <n>', 'seed of weight init, noise and batch sampling (default 42)'],
   ['--limit <n>', 'train on the first n images of the folder (sorted by name); 0 = all'],
+  ['--ema <decay>', "keep a moving average of G's weights (e.g. 0.999) for samples, generate and eval; 0 = off (default)"],
+  ['--diffaugment <ops>', 'DiffAugment on every batch D sees, real and fake: color,translation,cutout (any of them); none = off (default)', 'diffAugment'],
+  ['--loss <name>', 'adversarial loss: nonsaturating (default, the paper\'s) or hinge'],
+  ['--conditional', 'train on UTKFace labels (age bucket, gender, race): generate --age/--gender/--race; unlabelled photos are skipped'],
 ];
 
-const CONFIG_KEYS = CONFIG_FLAGS.map(([flag]) => flag.split(' ')[0]!.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+/** Each flag's option name (as commander names it) and the config key it sets (the same unless given). */
+const CONFIG_OPTIONS = CONFIG_FLAGS.map(([flag, , key]) => {
+  const option = flag.split(' ')[0]!.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return { option, key: key ?? option };
+});
 
 /**
  * The run folder: `--resume RUN`, or `--out` (new runs, and today's `--out RUN --resume`).
@@ -87,7 +95,7 @@ export function registerTrain(program: Command): void {
   command.action(
     action(async (opts: Record<string, unknown>) => {
       const runDir = runFolderOf(opts);
-      const overrides = Object.fromEntries(CONFIG_KEYS.filter((key) => opts[key] !== undefined).map((key) => [key, opts[key]]));
+      const overrides = Object.fromEntries(CONFIG_OPTIONS.filter(({ option }) => opts[option] !== undefined).map(({ option, key }) => [key, opts[option]]));
       const interrupt = listenForInterrupt();
       const evalCount = opts.evalCount === undefined ? 200 : Number(opts.evalCount);
       if (!Number.isInteger(evalCount) || evalCount < 2) throw new UsageError(`--eval-count must be an integer >= 2, not "${String(opts.evalCount)}"`);
@@ -120,7 +128,7 @@ export function registerTrain(program: Command): void {
               dataBar?.stop();
               const c = start.config;
               info(`fakeface: engine ${start.engine.description}${start.engine.reason ? ` (${start.engine.reason})` : ''}`);
-              info(`fakeface: ${start.images} images at ${c.resolution}x${c.resolution}${start.fromCache ? ' (from cache)' : ''}${start.skipped ? `, ${start.skipped} skipped` : ''}`);
+              info(`fakeface: ${start.images} images at ${c.resolution}x${c.resolution}${start.fromCache ? ' (from cache)' : ''}${start.skipped ? `, ${start.skipped} skipped` : ''}${start.unlabelled ? `, ${start.unlabelled} without full labels skipped (--conditional)` : ''}`);
               info(`fakeface: preset ${c.preset}, seed ${c.seed}, G ${start.generatorParams.toLocaleString('en')} params, D ${start.discriminatorParams.toLocaleString('en')} params`);
               info(`fakeface: config ${JSON.stringify(c)}`);
               if (start.startIteration > 0) info(`fakeface: resuming at iteration ${start.startIteration}`);
