@@ -103,7 +103,7 @@ const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 // ---- the load ----------------------------------------------------------------------
 const stats = new Map<string, { ms: number[]; statuses: Map<number, number> }>();
 function record(route: string, status: number, ms: number) {
-  const s = stats.get(route) ?? { ms: [], statuses: new Map() };
+  const s = stats.get(route) ?? { ms: [] as number[], statuses: new Map<number, number>() };
   s.ms.push(ms);
   s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
   stats.set(route, s);
