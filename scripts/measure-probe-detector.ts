@@ -22,9 +22,8 @@ import { detectImage, disposeClassifiers } from '../src/detect/index.js';
 import { decodeRgb } from '../src/faces/image.js';
 import { readProbeFolder, probeScorer, PROBE_FILE } from '../src/detect/probe-classifier.js';
 import { evaluationSets, pipelineTestPhotos, summarise, type MeasuredReason, type ScoredView } from '../src/detect/probe-measure.js';
-import { familyOf, outsideSets, ownFakes, utkfaceReals, type SourceImage } from '../src/detect/probe-sources.js';
+import { familyOf, outsideSets, ownAndUtkfaceSources, type SourceImage } from '../src/detect/probe-sources.js';
 import { backboneCrop, degradeImage, ROBUSTNESS, wholeImageBox } from '../src/detect/probe-views.js';
-import { builtInGenerator } from '../src/models/builtin.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,10 +55,7 @@ if (outside.sets.length === 0) {
   console.log(`measure-probe-detector: no outside sets at ${args.outside}; run node scripts/outside-data.mjs first`);
   process.exit(0);
 }
-const generator = builtInGenerator();
-if (!generator) throw new Error('the built-in generator is missing (models/dcgan64-utkface)');
-const own = await ownFakes(generator.dir, resolve(args.cache, 'own'), Number(args.own), 20261206);
-const utk = await utkfaceReals(args.utkface, resolve(args.cache, 'utk-pasted'), Number(args.utk) / 2, 20261206);
+const { own, utk } = await ownAndUtkfaceSources({ utkface: args.utkface, cache: resolve(args.cache), own: Number(args.own), utk: Number(args.utk) });
 const images: SourceImage[] = [...outside.images, ...own, ...utk];
 const pipelinePhotos = pipelineTestPhotos(images, Number(args['pipeline-tests']));
 const cropPhotos = pipelineTestPhotos(images, Number(args['crop-tests']));
@@ -85,11 +81,12 @@ try {
         const top = [...result.faces].sort((a, b) => b.pFake - a.pFake)[0];
         record(`pipeline/${condition}`, image, top ? { label: image.label, p: top.pFake, reason: (top.reason?.code as MeasuredReason | undefined) ?? null } : { label: image.label, p: null, reason: 'no-face' });
       }
-      const [analysis] = scorer.analyse([await backboneCrop(degraded, wholeImageBox(degraded), 0)], false);
+      const crop = await backboneCrop(degraded, wholeImageBox(degraded), 0);
+      const [analysis] = scorer.analyse([crop], false);
       const p = analysis!.pFake;
       const reason: MeasuredReason | null = analysis!.outOfRange ? 'out-of-range' : Math.abs(p - probe.threshold) < band ? 'near-threshold' : null;
       record(`crop/${condition}`, image, { label: image.label, p, reason });
-      const [single] = singleView.analyse([await backboneCrop(degraded, wholeImageBox(degraded), 0)], false);
+      const [single] = singleView.analyse([crop], false);
       record(`crop-single-view/${condition}`, image, { label: image.label, p: single!.pFake, reason: null });
     }
     if (++done % 50 === 0) log(`${done} / ${cropPhotos.size} photos`);

@@ -31,11 +31,10 @@ import { BACKBONE_INPUT, BACKBONE_NAME, loadBackbone } from '../src/detect/backb
 import { balancedAccuracyThreshold, fitPlatt, applyPlatt, rocAuc } from '../src/detect/metrics.js';
 import { fitLogistic, fitRange, logisticScores, packProbe, type LogisticFit } from '../src/detect/probe-fit.js';
 import { faceFeatures, originalBox, type FaceFeatures } from '../src/detect/probe-features.js';
-import { familyOf, outsideSets, ownFakes, utkfaceReals, type SourceImage } from '../src/detect/probe-sources.js';
+import { familyOf, outsideSets, ownAndUtkfaceSources, type SourceImage } from '../src/detect/probe-sources.js';
 import { randomDegradation, ROBUSTNESS, type Degradation } from '../src/detect/probe-views.js';
 import { rangeScore, standardise, type ProbeWeights } from '../src/detect/probe.js';
 import { evaluationSets, pipelineTestPhotos, summarise, type ScoredView } from '../src/detect/probe-measure.js';
-import { builtInGenerator } from '../src/models/builtin.js';
 import { Rng } from '../src/train/rng.js';
 
 const { values: args } = parseArgs({
@@ -73,10 +72,7 @@ const cache = { dir: resolve(args.cache, 'features'), margin: MARGIN, backbone }
 
 // 1. Sources.
 const outside = await outsideSets(args.outside, Number(args['per-class']));
-const generator = builtInGenerator();
-if (!generator) throw new Error('the built-in generator is missing (models/dcgan64-utkface)');
-const own = await ownFakes(generator.dir, resolve(args.cache, 'own'), Number(args.own), 20261206);
-const utk = await utkfaceReals(args.utkface, resolve(args.cache, 'utk-pasted'), Number(args.utk) / 2, 20261206);
+const { own, utk } = await ownAndUtkfaceSources({ utkface: args.utkface, cache: resolve(args.cache), own: Number(args.own), utk: Number(args.utk) });
 const images: SourceImage[] = [...outside.images, ...own, ...utk];
 log(`sources: ${outside.sets.map((s) => `${s.name} (${s.real} real, ${s.fake} fake)`).join(', ')}; own ${own.length}; utkface ${utk.length}`);
 const bySplit = (split: string) => images.filter((i) => i.split === split);

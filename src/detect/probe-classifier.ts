@@ -121,10 +121,9 @@ export async function probeScorer(probe: ProbeWeights, opts: { flip?: boolean } 
         const logit = flip ? (probeLogit(original, probe) + probeLogit(features[n + i]!, probe)) / 2 : probeLogit(original, probe);
         const range = rangeScore(standardise(original, probe), probe.range);
         const analysis: FaceAnalysis = { pFake: applyPlatt(sigmoid(logit), probe.platt), outOfRange: range > probe.range.threshold, rangeScore: range };
-        if (maps && !flip) analysis.map = Array.from(maps[i]!, (cell) => applyPlatt(sigmoid(cell + linear.bias), probe.platt));
-        else if (maps) {
-          const mirrored = mirrorMap(maps[n + i]!);
-          analysis.map = Array.from(maps[i]!, (cell, k) => applyPlatt(sigmoid((cell + mirrored[k]!) / 2 + linear.bias), probe.platt));
+        if (maps) {
+          const mirrored = flip ? mirrorMap(maps[n + i]!) : null;
+          analysis.map = Array.from(maps[i]!, (cell, k) => applyPlatt(sigmoid((mirrored ? (cell + mirrored[k]!) / 2 : cell) + linear.bias), probe.platt));
         }
         return analysis;
       });

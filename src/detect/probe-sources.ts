@@ -22,6 +22,7 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../data/images.js';
 import type { RgbImage } from '../faces/image.js';
 import { generateFromRun } from '../generate/index.js';
+import { builtInGenerator } from '../models/builtin.js';
 import { Rng } from '../train/rng.js';
 import { renderGridPng } from '../train/samples.js';
 import { evenSpread, listImages } from './files.js';
@@ -172,4 +173,20 @@ export async function utkfaceReals(utkDir: string, pastedDir: string, count: num
     out.push({ file: pasted, label: 0, source: 'utkface/pasted', set: 'utkface', family: 'real', split: splitOf(basename(pasted), { train: 0.6, calibration: 0.1 }) });
   }
   return out;
+}
+
+/** Seed of the built-in generator's faces and of the UTKFace pastes: fixed, so that training and measurement see the same photos. */
+const SOURCES_SEED = 20261206;
+
+/**
+ * The probe's own-generator fakes (`own` of them, under `cache`/own) and UTKFace reals
+ * (`utk` in all, half pasted, under `cache`/utk-pasted): what both the training and
+ * the measurement scripts add to the outside sets.
+ */
+export async function ownAndUtkfaceSources(opts: { utkface: string; cache: string; own: number; utk: number }): Promise<{ own: SourceImage[]; utk: SourceImage[] }> {
+  const generator = builtInGenerator();
+  if (!generator) throw new Error('the built-in generator is missing (models/dcgan64-utkface)');
+  const own = await ownFakes(generator.dir, join(opts.cache, 'own'), opts.own, SOURCES_SEED);
+  const utk = await utkfaceReals(opts.utkface, join(opts.cache, 'utk-pasted'), opts.utk / 2, SOURCES_SEED);
+  return { own, utk };
 }
