@@ -64,7 +64,8 @@ function readPower(value: tf.Variable | number): number {
 
 async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<OptimizerFile> {
   const weights = await optimizer.getWeights();
-  const { data, specs } = await tf.io.encodeWeights(weights);
+  // getWeights() makes a fresh scalar for the step count (saveIterations); the moments are the optimizer's own.
+  const { data, specs } = await tf.io.encodeWeights(weights).finally(() => tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor)));
   await writeFile(file, Buffer.from(data));
   const { accBeta1, accBeta2 } = optimizer as unknown as AdamInternals;
   const accBeta: [number, number] | null = accBeta1 !== undefined && accBeta2 !== undefined ? [readPower(accBeta1), readPower(accBeta2)] : null;
