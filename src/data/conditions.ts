@@ -100,9 +100,10 @@ function oneOf(flag: string, value: string, names: readonly string[]): number {
 
 /**
  * Reads `--age 60-80` (a bucket, or one age in years: 25 means 20-30), `--gender female`
- * and `--race asian` (or "any"). Unknown values are UsageErrors naming the valid ones.
+ * and `--race asian` (or "any"). Unknown values are UsageErrors naming the valid ones;
+ * `prefix` is what the names are written with in them ("--" for flags, "" for API fields).
  */
-export function parseConditionRequest(values: { age?: string; gender?: string; race?: string }): ConditionRequest {
+export function parseConditionRequest(values: { age?: string; gender?: string; race?: string }, prefix = '--'): ConditionRequest {
   const request: ConditionRequest = {};
   const any = (value: string | undefined) => value === undefined || value.trim().toLowerCase() === 'any';
   if (!any(values.age)) {
@@ -110,11 +111,11 @@ export function parseConditionRequest(values: { age?: string; gender?: string; r
     const names = AGE_BUCKETS.map((_, i) => ageBucketName(i));
     const byName = names.indexOf(age);
     const bucket = byName >= 0 ? byName : /^\d{1,3}$/.test(age) ? ageBucketOf(Number(age)) : null;
-    if (bucket === null) throw new UsageError(`unknown --age "${values.age}": an age from 1 to 116 or one of ${names.join(', ')}`);
+    if (bucket === null) throw new UsageError(`unknown ${prefix}age "${values.age}": an age from 1 to 116 or one of ${names.join(', ')}`);
     request.ageBucket = bucket;
   }
-  if (!any(values.gender)) request.gender = oneOf('--gender', values.gender!, GENDERS);
-  if (!any(values.race)) request.race = oneOf('--race', values.race!, RACES);
+  if (!any(values.gender)) request.gender = oneOf(`${prefix}gender`, values.gender!, GENDERS);
+  if (!any(values.race)) request.race = oneOf(`${prefix}race`, values.race!, RACES);
   return request;
 }
 

@@ -61,6 +61,8 @@ export interface RunSummary {
   resolution: number | null;
   /** Whether the run has a checkpoint, i.e. can generate faces. */
   hasCheckpoint: boolean;
+  /** Trained with --conditional: POST /api/generate takes age, gender and race for it. */
+  conditional: boolean;
   /** Last metrics line, if any. */
   last: MetricsPoint | null;
   /** URL of the newest sample grid, null before the first one. */
@@ -101,6 +103,8 @@ export interface BuiltInGeneratorInfo extends BuiltInModelInfo {
   resolution: number;
   iteration: number;
   architecture: string;
+  /** Conditional (age, gender, race labels): POST /api/generate takes age, gender and race for it. */
+  conditional: boolean;
 }
 
 export type BuiltInDetectorInfo = BuiltInModelInfo;
@@ -191,6 +195,12 @@ export interface GenerateGridRequest {
   columns?: number;
   /** Black pixels around and between the faces (default 2; 0: one face is exactly its pixels). */
   padding?: number;
+  /** Conditional generators only (`conditional: true`): an age bucket ("60-80"), an age in years, or "any" (default). */
+  age?: string;
+  /** Conditional generators only: "male", "female" or "any" (default). */
+  gender?: string;
+  /** Conditional generators only: "white", "black", "asian", "indian", "others" or "any" (default). */
+  race?: string;
 }
 
 export interface GenerateInterpolationRequest {
@@ -200,4 +210,8 @@ export interface GenerateInterpolationRequest {
   steps?: number;
   /** As in GenerateGridRequest. */
   padding?: number;
+  /** As in GenerateGridRequest; the whole strip has these labels (fields left open: those of seedA's first face). */
+  age?: string;
+  gender?: string;
+  race?: string;
 }

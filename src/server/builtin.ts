@@ -36,6 +36,7 @@ export async function builtInGeneratorInfo(log: (message: string, error?: unknow
       resolution: card.config.resolution,
       iteration: card.iteration,
       architecture: card.config.architecture,
+      conditional: card.config.conditional === true,
     };
   } catch (error) {
     log(`the built-in generator in ${model.dir} is unusable`, error);

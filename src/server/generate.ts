@@ -1,5 +1,6 @@
+import { type ConditionRequest } from '../data/conditions.js';
 import { encodePng, tileGrid } from '../data/index.js';
-import { generateFromRun } from '../generate/index.js';
+import { generateFromRun, interpolationLabels } from '../generate/index.js';
 import { loadRunModel } from '../train/checkpoint.js';
 import { Rng } from '../train/rng.js';
 import { generateImages } from '../train/samples.js';
@@ -36,9 +37,12 @@ function gridPng(faces: Faces, columns: number | undefined, padding: number): Pr
   return encodePng(grid.pixels, grid.height, grid.width);
 }
 
-/** A grid of `count` faces from the run's newest checkpoint; the same seed gives the same faces (as `fakeface generate`). */
-export async function generateGrid(runDir: string, count: number, seed: number, columns?: number, padding = DEFAULT_PADDING): Promise<GeneratedPng> {
-  const faces = await generateFromRun(runDir, count, seed);
+/**
+ * A grid of `count` faces from the run's newest checkpoint; the same seed gives the same
+ * faces (as `fakeface generate`). A conditional run's faces carry the requested labels.
+ */
+export async function generateGrid(runDir: string, count: number, seed: number, columns?: number, padding = DEFAULT_PADDING, request: ConditionRequest = {}): Promise<GeneratedPng> {
+  const faces = await generateFromRun(runDir, count, seed, request);
   return { png: await gridPng(faces, columns, padding), iteration: faces.iteration, count };
 }
 
@@ -46,17 +50,20 @@ export async function generateGrid(runDir: string, count: number, seed: number, 
  * `steps` faces on the great circle between the latent vectors of two seeds
  * (spherical interpolation: Gaussian noise lives near a sphere, and a straight
  * line between two points cuts through its low-density middle, giving washed-out
- * faces). The ends are exactly the first face of each seed's grid.
+ * faces). The ends are exactly the first face of each seed's grid. A conditional run's
+ * strip keeps one set of labels throughout: the requested ones, the fields left open
+ * as seedA's first face has them (so the seedA end is that face).
  */
-export async function generateInterpolation(runDir: string, seedA: number, seedB: number, steps: number, padding = DEFAULT_PADDING): Promise<GeneratedPng> {
+export async function generateInterpolation(runDir: string, seedA: number, seedB: number, steps: number, padding = DEFAULT_PADDING, request: ConditionRequest = {}): Promise<GeneratedPng> {
   const { model, config, iteration } = await loadRunModel(runDir, 'generator');
   try {
+    const labels = interpolationLabels(runDir, config, seedA, steps, request);
     const latentDim = config.latentDim;
     const a = new Rng(seedA).normals(latentDim);
     const b = new Rng(seedB).normals(latentDim);
     const noise = new Float32Array(steps * latentDim);
     for (let i = 0; i < steps; i++) noise.set(slerp(a, b, i / (steps - 1)), i * latentDim);
-    const faces = generateImages(model, noise, latentDim);
+    const faces = generateImages(model, noise, latentDim, labels);
     return { png: await gridPng(faces, steps, padding), iteration, count: steps };
   } finally {
     model.dispose();

@@ -3,6 +3,7 @@
  * how a worker does each. Every task names files and numbers only (it crosses a
  * thread boundary); the worker keeps its own tfjs engine and loaded models.
  */
+import type { ConditionRequest } from '../data/conditions.js';
 import type { DetectOptions, ImageDetection } from '../detect/types.js';
 import type { ClassifierChoice } from './detection.js';
 import type { GeneratedPng } from './generate.js';
@@ -13,8 +14,8 @@ type Choice = ClassifierChoice & Pick<DetectOptions, 'wholeImage'>;
 export type ModelTask =
   | { kind: 'detect-image'; file: string; opts: Choice }
   | { kind: 'analyse-video'; file: string; displayName: string; opts: Choice }
-  | { kind: 'generate-grid'; runDir: string; count: number; seed: number; columns?: number; padding: number }
-  | { kind: 'generate-interpolation'; runDir: string; seedA: number; seedB: number; steps: number; padding: number };
+  | { kind: 'generate-grid'; runDir: string; count: number; seed: number; columns?: number; padding: number; labels?: ConditionRequest }
+  | { kind: 'generate-interpolation'; runDir: string; seedA: number; seedB: number; steps: number; padding: number; labels?: ConditionRequest };
 
 export interface ModelResults {
   'detect-image': ImageDetection;
@@ -41,11 +42,11 @@ export async function runModelTask(task: ModelTask, onProgress: ProgressReport, 
     }
     case 'generate-grid': {
       const { generateGrid } = await import('./generate.js');
-      return generateGrid(task.runDir, task.count, task.seed, task.columns, task.padding);
+      return generateGrid(task.runDir, task.count, task.seed, task.columns, task.padding, task.labels);
     }
     case 'generate-interpolation': {
       const { generateInterpolation } = await import('./generate.js');
-      return generateInterpolation(task.runDir, task.seedA, task.seedB, task.steps, task.padding);
+      return generateInterpolation(task.runDir, task.seedA, task.seedB, task.steps, task.padding, task.labels);
     }
   }
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { isConditioned, parseConditionRequest, type ConditionRequest } from '../data/conditions.js';
 import { builtInGenerator } from '../models/builtin.js';
+import { readRunConfig } from '../train/checkpoint.js';
 import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-types.js';
 import { builtInGeneratorDir, builtInId } from './builtin.js';
 import type { ServerContext } from './context.js';
@@ -12,7 +14,26 @@ type GenerateBody = GenerateGridRequest & Partial<GenerateInterpolationRequest>;
 /** experiment:run becomes experiment-run in a file name. */
 const fileSafe = (id: string) => id.replace(/:/g, '-');
 
-const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps', 'padding']);
+const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB', 'steps', 'padding', 'age', 'gender', 'race']);
+
+/**
+ * The labels a request asks a conditional generator for (`age`, `gender`, `race`, each
+ * a string as `fakeface generate` takes it, or "any"): 400 for unknown values, and for
+ * labels sent to an unconditional generator.
+ */
+async function requestedLabels(body: GenerateBody, runId: string, runDir: string): Promise<ConditionRequest> {
+  const values: Record<string, string | undefined> = {};
+  for (const key of ['age', 'gender', 'race'] as const) {
+    const value = body[key];
+    if (value !== undefined && typeof value !== 'string') throw new HttpError(400, `${key} must be a string such as "any", not ${JSON.stringify(value)}`);
+    values[key] = value;
+  }
+  const request = parseConditionRequest(values, '');
+  if (isConditioned(request) && !(await readRunConfig(runDir)).config.conditional) {
+    throw new HttpError(400, `${runId} is not a conditional generator: it cannot take age, gender or race`, 'choose a conditional run or generator (conditional: true in GET /api/runs), or send "any"');
+  }
+  return request;
+}
 
 /**
  * The generator a request names: a run, or the built-in one by its id. None named:
@@ -45,6 +66,7 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
 
     const { id: runId, dir: runDir } = await chooseGenerator(ctx, request_.run);
     const padding = checkInteger(request_.padding, 'padding', 0, MAX_PADDING, DEFAULT_PADDING);
+    const labels = await requestedLabels(request_, runId, runDir);
 
     let result;
     let name: string;
@@ -55,13 +77,13 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
       const seedA = checkSeed(request_.seedA, 'seedA');
       const seedB = checkSeed(request_.seedB, 'seedB');
       const steps = checkInteger(request_.steps, 'steps', 2, MAX_INTERPOLATION_STEPS, 8);
-      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-interpolation', runDir, seedA, seedB, steps, padding }));
+      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-interpolation', runDir, seedA, seedB, steps, padding, labels }));
       name = `fakeface-${fileSafe(runId)}-seeds-${seedA}-${seedB}.png`;
     } else {
       const count = checkInteger(request_.count, 'count', 1, MAX_GRID_FACES, 16);
       const seed = checkSeed(request_.seed, 'seed', 0);
       const columns = request_.columns === undefined ? undefined : checkInteger(request_.columns, 'columns', 1, MAX_GRID_FACES);
-      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-grid', runDir, count, seed, columns, padding }));
+      result = await ctx.requests.add(() => ctx.models.run({ kind: 'generate-grid', runDir, count, seed, columns, padding, labels }));
       name = `fakeface-${fileSafe(runId)}-seed-${seed}-${count}.png`;
     }
     return reply

@@ -112,6 +112,7 @@ export async function runSummary(run: RunRef, metrics?: MetricsPoint[]): Promise
     architecture: str(config?.['architecture']),
     resolution: num(config?.['resolution']),
     hasCheckpoint: checkpoint !== null,
+    conditional: config?.['conditional'] === true,
     last,
     latestSample: samples.length ? samples[samples.length - 1]!.url : null,
     config,

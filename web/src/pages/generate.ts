@@ -1,3 +1,4 @@
+import { AGE_BUCKETS, ageBucketName, GENDERS, RACES } from '../../../src/data/conditions.js';
 import { getJson, postForImage, RequestError, type RunList } from '../api.js';
 import { clear, h, uid } from '../dom.js';
 import { sendToCheck } from '../handoff.js';
@@ -41,15 +42,39 @@ interface GeneratorChoice {
   value: string;
   label: string;
   name: string;
+  /** Takes age, gender and race (a run trained with --conditional). */
+  conditional: boolean;
+}
+
+/** The labels a conditional generator is asked for: the API's field, its label, and its values ("any" first). */
+const LABEL_FIELDS = [
+  { key: 'age', label: 'Age', values: AGE_BUCKETS.map((_, i) => ageBucketName(i)) },
+  { key: 'gender', label: 'Gender', values: [...GENDERS] },
+  { key: 'race', label: 'Ethnicity', values: [...RACES] },
+] as const;
+type Labels = Partial<Record<(typeof LABEL_FIELDS)[number]['key'], string>>;
+
+/** "women aged 60-80, asian": the labels asked for, in words; "" for none. */
+function labelWords(labels: Labels): string {
+  const who = labels.gender === 'female' ? 'women' : labels.gender === 'male' ? 'men' : 'faces';
+  const parts = [labels.age ? `${who} aged ${labels.age}` : labels.gender ? who : null, labels.race ?? null].filter(Boolean);
+  return parts.join(', ');
 }
 
 /** The runs that can generate (newest first), then the built-in generator. */
 function generatorChoices(list: RunList): GeneratorChoice[] {
   const choices: GeneratorChoice[] = list.runs
     .filter((r) => r.hasCheckpoint)
-    .map((r) => ({ value: r.id, label: `${r.id} (${r.resolution ?? '?'} px, iteration ${r.iteration})`, name: `run ${r.id}` }));
+    .map((r) => ({ value: r.id, label: `${r.id} (${r.resolution ?? '?'} px, iteration ${r.iteration}${r.conditional ? ', conditional' : ''})`, name: `run ${r.id}`, conditional: r.conditional }));
   const builtIn = list.builtInGenerator;
-  if (builtIn) choices.push({ value: builtIn.id, label: `${builtIn.label} (${builtIn.resolution} px, iteration ${builtIn.iteration})`, name: `the built-in generator ${builtIn.name}` });
+  if (builtIn) {
+    choices.push({
+      value: builtIn.id,
+      label: `${builtIn.label} (${builtIn.resolution} px, iteration ${builtIn.iteration}${builtIn.conditional ? ', conditional' : ''})`,
+      name: `the built-in generator ${builtIn.name}`,
+      conditional: builtIn.conditional,
+    });
+  }
   return choices;
 }
 
@@ -74,7 +99,7 @@ export function renderGenerate(root: HTMLElement): () => void {
         return;
       }
       const run = runSelect(choices, initialGenerator(list, choices));
-      const picker = h('section', { class: 'card form-grid', 'aria-label': 'Generator' }, run.field);
+      const picker = h('section', { class: 'card form-grid', 'aria-label': 'Generator' }, run.field, run.labelsField);
       if (!list.runs.some((r) => r.hasCheckpoint) && list.builtInGenerator) {
         picker.append(h('p', { class: 'hint full', 'data-testid': 'builtin-note' }, `No trained run yet, so the built-in generator ${list.builtInGenerator.name} draws the faces. Train your own with `, h('code', {}, list.trainCommand), '.'));
       } else {
@@ -88,13 +113,31 @@ export function renderGenerate(root: HTMLElement): () => void {
       body.append(h('div', { class: 'card error', role: 'alert' }, `Could not list the runs: ${error.message}`));
     });
 
-  type RunSelect = { field: HTMLElement; select: HTMLSelectElement; name(): string };
+  type RunSelect = { field: HTMLElement; labelsField: HTMLElement; select: HTMLSelectElement; name(): string; labels(): Labels };
 
   function runSelect(choices: GeneratorChoice[], selected: string): RunSelect {
     const id = uid('run');
     const select = h('select', { id, name: 'run' }, ...choices.map((c) => h('option', { value: c.value, selected: c.value === selected }, c.label)));
-    const name = () => choices.find((c) => c.value === select.value)?.name ?? select.value;
+    const chosen = () => choices.find((c) => c.value === select.value);
+    const name = () => chosen()?.name ?? select.value;
+    // Age, gender and ethnicity: only for a conditional generator, "any" by default; both forms below use them.
+    const labelSelects = LABEL_FIELDS.map((field) => {
+      const selectId = uid(field.key);
+      const labelSelect = h('select', { id: selectId, name: field.key, 'data-testid': `label-${field.key}` }, h('option', { value: 'any' }, 'any'), ...field.values.map((v) => h('option', { value: v }, v)));
+      return { key: field.key, select: labelSelect, field: h('div', { class: 'field' }, h('label', { for: selectId }, field.label), labelSelect) };
+    });
+    const labelsField = h(
+      'fieldset',
+      { class: 'full form-grid labels-field', 'data-testid': 'labels' },
+      h('legend', {}, 'Kind of face'),
+      ...labelSelects.map((l) => l.field),
+      h('p', { class: 'hint full' }, 'This generator was trained on UTKFace\'s labels: ask for an age range, a gender and an ethnicity, or leave "any".'),
+    );
+    const showLabels = () => (labelsField.hidden = !chosen()?.conditional);
+    showLabels();
+    const labels = (): Labels => (chosen()?.conditional ? Object.fromEntries(labelSelects.filter((l) => l.select.value !== 'any').map((l) => [l.key, l.select.value])) : {});
     select.addEventListener('change', () => {
+      showLabels();
       try {
         localStorage.setItem(PICKED_KEY, select.value);
       } catch {
@@ -102,7 +145,7 @@ export function renderGenerate(root: HTMLElement): () => void {
       }
     });
     // A row of its own: "built-in: dcgan64-utkface (64 px, iteration 30000)" does not fit a grid cell.
-    return { field: h('div', { class: 'field full generator-field' }, h('label', { for: id }, 'Generator'), select), select, name };
+    return { field: h('div', { class: 'field full generator-field' }, h('label', { for: id }, 'Generator'), select), labelsField, select, name, labels };
   }
 
   function numberField(label: string, name: string, value: number, min: number, max: number, extra?: HTMLElement): { field: HTMLElement; input: HTMLInputElement } {
@@ -156,8 +199,10 @@ export function renderGenerate(root: HTMLElement): () => void {
       if (!form.reportValidity()) return;
       const n = Number(count.value);
       // One face comes bare (exactly the generator's pixels); a grid keeps the black lines between its faces.
-      const body = { run: run.select.value, seed: Number(seed.input.value), count: n, ...(n === 1 ? { padding: 0 } : {}) };
+      const labels = run.labels();
+      const body = { run: run.select.value, seed: Number(seed.input.value), count: n, ...(n === 1 ? { padding: 0 } : {}), ...labels };
       const generator = run.name();
+      const asked = labelWords(labels);
       out.busy();
       submit.disabled = true;
       postForImage('/api/generate', body)
@@ -167,8 +212,8 @@ export function renderGenerate(root: HTMLElement): () => void {
           out.show(
             blob,
             headers,
-            `${faces(n)} generated from ${generator}, seed ${body.seed}`,
-            `${capitalize(generator)}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}.`,
+            `${faces(n)} generated from ${generator}, seed ${body.seed}${asked ? `: ${asked}` : ''}`,
+            `${capitalize(generator)}, checkpoint at iteration ${headers.get('x-fakeface-iteration') ?? '?'}, seed ${body.seed}${asked ? `; asked for ${asked}` : ''}.`,
             check,
           );
         })
@@ -197,13 +242,15 @@ export function renderGenerate(root: HTMLElement): () => void {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (!form.reportValidity()) return;
-      const body = { run: run.select.value, seedA: Number(seedA.input.value), seedB: Number(seedB.input.value), steps: Number(steps.input.value) };
+      const labels = run.labels();
+      const body = { run: run.select.value, seedA: Number(seedA.input.value), seedB: Number(seedB.input.value), steps: Number(steps.input.value), ...labels };
       const generator = run.name();
+      const asked = labelWords(labels);
       out.busy();
       submit.disabled = true;
       postForImage('/api/generate', body)
         .then(({ blob, headers }) =>
-          out.show(blob, headers, `${body.steps} faces morphing from seed ${body.seedA} to seed ${body.seedB}`, `${capitalize(generator)}, iteration ${headers.get('x-fakeface-iteration') ?? '?'}: seed ${body.seedA} → seed ${body.seedB} in ${body.steps} steps.`),
+          out.show(blob, headers, `${body.steps} faces morphing from seed ${body.seedA} to seed ${body.seedB}`, `${capitalize(generator)}, iteration ${headers.get('x-fakeface-iteration') ?? '?'}: seed ${body.seedA} → seed ${body.seedB} in ${body.steps} steps${asked ? `, ${asked}` : ''}.`),
         )
         .catch((e: RequestError) => out.error(e))
         .finally(() => (submit.disabled = false));
