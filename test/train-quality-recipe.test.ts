@@ -10,9 +10,10 @@ import { oneHotConditions } from '../src/data/conditions.js';
 import { initEngine } from '../src/engine/index.js';
 import { generateFromRun } from '../src/generate/index.js';
 import { latestCheckpointDir, loadCheckpoint } from '../src/train/checkpoint.js';
+import { calibrateBatchNorm } from '../src/train/ema.js';
 import { Rng } from '../src/train/rng.js';
 import { readMetrics } from '../src/train/run-folder.js';
-import { generateImages } from '../src/train/samples.js';
+import { generateImages, generatorInput } from '../src/train/samples.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { expectOneLineError, runCli } from './helpers/cli.js';
 import { UTKFACE_DIR, UTKFACE_MISSING } from './helpers/data.js';
@@ -115,6 +116,43 @@ const maxDifference = (a: Float32Array, b: Float32Array) => a.reduce((max, v, i)
       checkpoint.gan.discriminator.dispose();
       checkpoint.gan.projection?.dispose();
       checkpoint.ema?.dispose();
+    }
+  });
+
+  it("calibrates the average's BatchNorm statistics on its own activations (G's do not fit it)", async () => {
+    const checkpoint = await loadCheckpoint((await latestCheckpointDir(join(work, 'straight')))!);
+    const average = checkpoint.ema!;
+    try {
+      const latentDim = checkpoint.config.latentDim;
+      const input = generatorInput(average, new Rng(9).normals(128 * latentDim), latentDim);
+      // How far inference mode (moving statistics) is from the batch's own statistics, on 128 faces.
+      const mismatch = () =>
+        tf.tidy(() => {
+          const z = tf.tensor2d(input, [128, input.length / 128]);
+          const inference = average.predict(z) as tf.Tensor;
+          const own = tf.tidy(() => {
+            const saved = average.nonTrainableWeights.map((w) => w.read().clone());
+            const out = average.apply(z, { training: true }) as tf.Tensor;
+            average.nonTrainableWeights.forEach((w, i) => w.write(saved[i]!));
+            return out;
+          });
+          return tf.mean(tf.abs(tf.sub(inference, own))).dataSync()[0]!;
+        });
+      // As checkpoints before calibration held it: G's statistics in the average.
+      average.nonTrainableWeights.forEach((w, i) => w.write(checkpoint.gan.generator.nonTrainableWeights[i]!.read().clone()));
+      const before = mismatch();
+      calibrateBatchNorm(average, latentDim);
+      const after = mismatch();
+      expect(after).toBeLessThan(before / 2);
+      // Calibrating again repeats exactly.
+      const once = average.nonTrainableWeights.map((w) => Array.from(w.read().dataSync()));
+      calibrateBatchNorm(average, latentDim);
+      expect(average.nonTrainableWeights.map((w) => Array.from(w.read().dataSync()))).toEqual(once);
+    } finally {
+      checkpoint.gan.generator.dispose();
+      checkpoint.gan.discriminator.dispose();
+      checkpoint.gan.projection?.dispose();
+      average.dispose();
     }
   });
 

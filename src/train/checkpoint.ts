@@ -6,6 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { defaults, type TrainConfig } from '../config/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import { CheckpointMismatchError, RunNotFoundError } from '../errors.js';
+import { calibrateBatchNorm } from './ema.js';
 import { loadLayersModel, saveLayersModel } from '../models/io.js';
 import type { Gan } from '../models/index.js';
 import { isModelPack, readModelPackCard } from '../models/pack.js';
@@ -230,5 +231,8 @@ export async function loadRunModel(runDir: string, which: 'generator' | 'discrim
   const { dir, config, iteration, exported } = await locateRunModels(runDir);
   if (exported && which !== 'generator') throw new RunNotFoundError(`${runDir} is an exported generator: it has no ${which}`, 'use a training run folder, or a detector with --detector');
   const folder = which === 'generator' && !exported && existsSync(join(dir, GENERATOR_EMA)) ? GENERATOR_EMA : which;
-  return { model: await loadLayersModel(join(dir, folder)), config, iteration };
+  const model = await loadLayersModel(join(dir, folder));
+  // Checkpoints written before calibration existed hold G's BatchNorm statistics in the average; calibrating again repeats exactly.
+  if (folder === GENERATOR_EMA) calibrateBatchNorm(model, config.latentDim);
+  return { model, config, iteration };
 }

@@ -264,9 +264,10 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   const state = (status: RunStatus, iteration: number, stopReason: string | null = null) =>
     writeRunState(runDir, { status, iteration, iterations: config.iterations, updatedAt: new Date().toISOString(), stopReason, engine: engine.description });
   // What sample grids and evaluations show: G's moving average when the run keeps one.
-  const sampler = () => ema?.model ?? gan.generator;
+  // The average's BatchNorm statistics are its own (calibrated from fixed noise; training never reads them).
+  const sampler = () => ema?.calibrated(config.latentDim) ?? gan.generator;
   const checkpoint = async (iteration: number) => {
-    const dir = await saveCheckpoint(runDir, gan, optimizers, config, { iteration, rng: trainRng.state(), collapse: collapse.state() }, config.keepCheckpoints, ema?.model);
+    const dir = await saveCheckpoint(runDir, gan, optimizers, config, { iteration, rng: trainRng.state(), collapse: collapse.state() }, config.keepCheckpoints, ema?.calibrated(config.latentDim));
     hooks.onEvent?.(`checkpoint ${dir}`);
   };
 
