@@ -69,6 +69,8 @@ export interface QualityOptions {
   count?: number;
   /** Seed of the generator's input noise. @default 0 */
   seed?: number;
+  /** A conditional generator's labels, one-hot (count x CONDITION_SIZE); default: labels drawn uniformly from a fixed seed. */
+  conditions?: Float32Array;
 }
 
 /** What evaluateGenerator measured. Lower is better for FID and KID; 0.5 is best for the two-sample accuracy. */
@@ -291,18 +293,28 @@ export async function evaluateGenerator(
   if (!Number.isInteger(count) || count < 2 || 2 * count > realHeldOut.count) {
     throw new UsageError(`cannot evaluate ${count} generated faces against ${realHeldOut.count} real ones`, 'the real set needs two halves of the generated count');
   }
+  const images = generateEvaluationFaces(generator, latentDim, count, realHeldOut.size, seed, options.conditions);
+  return evaluateImages(images, count, realHeldOut);
+}
+
+/**
+ * `count` faces from seeded noise (NHWC in [-1, 1], size x size), in chunks of
+ * GENERATE_CHUNK; a conditional generator gets `conditions` (one-hot rows) when given.
+ */
+export function generateEvaluationFaces(generator: tfl.LayersModel, latentDim: number, count: number, size: number, seed = 0, conditions?: Float32Array): Float32Array {
   const noise = new Rng(seed).normals(count * latentDim);
-  const imageSize = realHeldOut.size * realHeldOut.size * 3;
+  const imageSize = size * size * 3;
   const images = new Float32Array(count * imageSize);
+  const labelSize = conditions ? conditions.length / count : 0;
   for (let start = 0; start < count; start += GENERATE_CHUNK) {
     const n = Math.min(GENERATE_CHUNK, count - start);
-    const chunk = generateImages(generator, noise.subarray(start * latentDim, (start + n) * latentDim), latentDim);
-    if (chunk.height !== realHeldOut.size || chunk.width !== realHeldOut.size) {
-      throw new UsageError(`the generator makes ${chunk.height}x${chunk.width} faces; the reference faces are ${realHeldOut.size}x${realHeldOut.size}`);
+    const chunk = generateImages(generator, noise.subarray(start * latentDim, (start + n) * latentDim), latentDim, conditions?.subarray(start * labelSize, (start + n) * labelSize));
+    if (chunk.height !== size || chunk.width !== size) {
+      throw new UsageError(`the generator makes ${chunk.height}x${chunk.width} faces; the reference faces are ${size}x${size}`);
     }
     images.set(chunk.pixels, start * imageSize);
   }
-  return evaluateImages(images, count, realHeldOut);
+  return images;
 }
 
 export interface RunEvaluatorOptions {

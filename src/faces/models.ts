@@ -65,3 +65,24 @@ export function faceModels(): Promise<FaceApi> {
   });
   return loading;
 }
+
+let loadingAgeGender: Promise<FaceApi> | undefined;
+
+/**
+ * face-api with its age and gender net (TinyXception on 112x112 crops) loaded too: the
+ * judge of a conditional generator (src/eval/judge.ts). Loaded on first use only.
+ * @internal
+ */
+export function ageGenderModel(): Promise<FaceApi> {
+  loadingAgeGender ??= (async () => {
+    await tf.ready();
+    const faceApi = getFaceApi();
+    const net = faceApi.nets.ageGenderNet as unknown as LoadableNet;
+    if (!net.isLoaded) net.loadFromWeightMap(await readWeightMap('age_gender_model'));
+    return faceApi;
+  })();
+  loadingAgeGender.catch(() => {
+    loadingAgeGender = undefined;
+  });
+  return loadingAgeGender;
+}
