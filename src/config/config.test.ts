@@ -29,6 +29,14 @@ describe('resolveConfig', () => {
     }
   });
 
+  it('bundles the conditional recipe in faces64: dcgan64 with the options the built-in faces64-utkface trained with', () => {
+    const { preset: _a, ...faces } = resolveConfig('faces64');
+    const { preset: _b, ...dcgan } = resolveConfig('dcgan64');
+    const differs = Object.keys(faces).filter((k) => JSON.stringify(faces[k as keyof typeof faces]) !== JSON.stringify(dcgan[k as keyof typeof dcgan]));
+    expect(differs.sort()).toEqual(['baseFilters', 'checkpointEvery', 'conditional', 'diffAugment', 'ema', 'flipAugment', 'iterations', 'sampleCount', 'sampleEvery']);
+    expect(faces).toMatchObject({ architecture: 'dcgan', resolution: 64, baseFilters: 32, ema: 0.995, diffAugment: ['translation', 'cutout'], loss: 'nonsaturating', conditional: true, flipAugment: true, iterations: 2000 });
+  });
+
   it('lets flags override the preset, parsing strings from the command line', () => {
     const c = resolveConfig('model2', { 'batch-size': '64', learningRate: '3e-4', generator_units: '8,16', activation: 'ReLU' });
     expect([c.batchSize, c.learningRate, c.generatorUnits, c.activation, c.preset]).toEqual([64, 3e-4, [8, 16], 'relu', 'model2']);

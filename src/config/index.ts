@@ -3,11 +3,12 @@ import { defaults, LATER_KEYS, type TrainConfig } from './defaults.js';
 import { table1 } from './presets/table1.js';
 import { tiny } from './presets/tiny.js';
 import { convPresets } from './presets/conv.js';
+import { faces64 } from './presets/faces64.js';
 
 export { defaults, type TrainConfig, type Activation, type Architecture, type GanLoss, type DiffAugmentOp } from './defaults.js';
 
 /** Every preset by name: the paper's Table 1 (`model1`…`model6`), `tiny`, and the conv nets (`paper-cnn`, `dcgan64`, `dcgan-tiny`). */
-export const presets: Readonly<Record<string, Partial<TrainConfig>>> = { ...table1, tiny, ...convPresets };
+export const presets: Readonly<Record<string, Partial<TrainConfig>>> = { ...table1, tiny, ...convPresets, faces64 };
 
 export function presetNames(): string[] {
   return Object.keys(presets);

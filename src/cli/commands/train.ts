@@ -72,7 +72,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description("train the paper's MLP GAN (or a preset) on a folder of face images")
     .option('--data <dir>', 'folder of face images (JPEG, PNG, WebP); on --resume, default: the run\'s own')
-    .option('--preset <name>', "model1 … model6 (the paper's Table 1), tiny, paper-cnn, dcgan64, dcgan-tiny")
+    .option('--preset <name>', "model1 … model6 (the paper's Table 1), tiny, paper-cnn, dcgan64, dcgan-tiny, faces64 (conditional, EMA, DiffAugment)")
     .option('--out <dir>', 'run folder to write (config, metrics.jsonl, samples, checkpoints); one trainer at a time')
     .option(
       '--resume [run]',
