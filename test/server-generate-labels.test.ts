@@ -16,6 +16,8 @@ import { createServer, OPENAPI_FILE, type FakefaceServer } from '../src/server/i
 import { renderGridPng } from '../src/train/samples.js';
 import { train } from '../src/train/train.js';
 import { tileGrid, encodePng } from '../src/data/index.js';
+import { exportModel } from '../src/export/index.js';
+import { BUILT_IN_CONDITIONAL_GENERATOR_NAME, DEFAULT_GENERATOR_NAME } from '../src/models/builtin.js';
 import { UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
 
 const work = tempFolder('fakeface-server-labels-');
@@ -111,5 +113,34 @@ const documented = (name: string, value: unknown) => openapi.getSchema(`openapi.
     await expectError(await post({ run: 'plain', seedA: 1, seedB: 2, age: '20-30' }), 400, /^plain is not a conditional generator/);
     // "any" asks for nothing: an unconditional run takes it.
     expect((await post({ run: 'plain', count: 1, gender: 'any' })).status).toBe(200);
+  });
+
+  it('with no run named: the default built-in generator, or the conditional one when labels are asked for', async () => {
+    const models = join(work.dir, 'models');
+    const conditionalName = BUILT_IN_CONDITIONAL_GENERATOR_NAME;
+    const otherName = DEFAULT_GENERATOR_NAME === conditionalName ? 'dcgan64-utkface' : DEFAULT_GENERATOR_NAME;
+    const exported = (source: string, name: string) => exportModel({ source: join(runsDir, source), out: join(models, name), dtype: 'float32', name, commandLine: 'test' });
+    await exported('cond', conditionalName);
+    await exported('plain', otherName);
+    const before = process.env['FAKEFACE_MODELS_DIR'];
+    process.env['FAKEFACE_MODELS_DIR'] = models;
+    try {
+      const list = (await (await fetch(`${url}/api/runs`)).json()) as RunList;
+      expect(list.builtInGenerators.map((g) => [g.name, g.conditional])).toEqual(
+        DEFAULT_GENERATOR_NAME === conditionalName ? [[conditionalName, true], [otherName, false]] : [[otherName, false], [conditionalName, true]],
+      );
+      expect(list.builtInGenerator?.name).toBe(DEFAULT_GENERATOR_NAME);
+      expect(documented('RunList', list)).toBe(true);
+      const asked = await fetch(`${url}/api/generate`, json({ count: 2, seed: 1, age: '60-80', gender: 'female' }));
+      expect(asked.status).toBe(200);
+      expect(asked.headers.get('x-fakeface-run')).toBe(`builtin:${conditionalName}`);
+      const plain = await fetch(`${url}/api/generate`, json({ count: 2, seed: 1 }));
+      expect(plain.headers.get('x-fakeface-run')).toBe(`builtin:${DEFAULT_GENERATOR_NAME}`);
+      // Either built-in can be named.
+      expect((await fetch(`${url}/api/generate`, json({ run: `builtin:${otherName}`, count: 1 }))).headers.get('x-fakeface-run')).toBe(`builtin:${otherName}`);
+    } finally {
+      if (before === undefined) delete process.env['FAKEFACE_MODELS_DIR'];
+      else process.env['FAKEFACE_MODELS_DIR'] = before;
+    }
   });
 });

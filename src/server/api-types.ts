@@ -116,6 +116,8 @@ export interface RunList {
   defaultRun: string | null;
   /** The shipped generator, which POST /api/generate uses when no run is named; null when this install has none. */
   builtInGenerator: BuiltInGeneratorInfo | null;
+  /** Every shipped generator, the default first (a conditional one answers requests with labels when no run is named). */
+  builtInGenerators: BuiltInGeneratorInfo[];
   /** The shipped detector, which POST /api/detect uses when neither the server's --detector nor a run is named; null when this install has none. */
   builtInDetector: BuiltInDetectorInfo | null;
   /**

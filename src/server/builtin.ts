@@ -5,7 +5,7 @@
  * rather than a folder of this machine.
  */
 import { resolve } from 'node:path';
-import { builtInDetector, builtInGenerator } from '../models/builtin.js';
+import { builtInDetector, builtInGenerators, defaultGenerator, type BuiltInModel } from '../models/builtin.js';
 import { readModelPackCard } from '../models/pack.js';
 import type { BuiltInDetectorInfo, BuiltInGeneratorInfo, DetectorInfo } from './api-types.js';
 
@@ -19,13 +19,21 @@ export const builtInId = (name: string) => `${PREFIX}${name}`;
  * a run `<experiment>:<run>` of an experiment named "builtin".
  */
 export function builtInGeneratorDir(id: string): string | null {
-  const model = builtInGenerator();
-  return model && id === builtInId(model.name) ? model.dir : null;
+  return builtInGenerators().find((model) => id === builtInId(model.name))?.dir ?? null;
 }
 
-/** The built-in generator with what its card says, or null when this install has none (or its card is unreadable: `log` says why). */
+/** The default built-in generator with what its card says, or null when this install has none (or its card is unreadable: `log` says why). */
 export async function builtInGeneratorInfo(log: (message: string, error?: unknown) => void): Promise<BuiltInGeneratorInfo | null> {
-  const model = builtInGenerator();
+  return generatorInfo(defaultGenerator(), log);
+}
+
+/** Every shipped generator with its card, the default first (unreadable ones left out, `log` says why). */
+export async function builtInGeneratorsInfo(log: (message: string, error?: unknown) => void): Promise<BuiltInGeneratorInfo[]> {
+  const infos = await Promise.all(builtInGenerators().map((model) => generatorInfo(model, log)));
+  return infos.filter((info): info is BuiltInGeneratorInfo => info !== null);
+}
+
+async function generatorInfo(model: BuiltInModel | null, log: (message: string, error?: unknown) => void): Promise<BuiltInGeneratorInfo | null> {
   if (!model) return null;
   try {
     const card = await readModelPackCard(model.dir);

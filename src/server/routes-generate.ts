@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isConditioned, parseConditionRequest, type ConditionRequest } from '../data/conditions.js';
-import { builtInGenerator } from '../models/builtin.js';
+import { defaultGenerator } from '../models/builtin.js';
 import { readRunConfig } from '../train/checkpoint.js';
 import type { GenerateGridRequest, GenerateInterpolationRequest } from './api-types.js';
 import { builtInGeneratorDir, builtInId } from './builtin.js';
@@ -21,14 +21,17 @@ const KNOWN_KEYS = new Set(['run', 'count', 'seed', 'columns', 'seedA', 'seedB',
  * a string as `fakeface generate` takes it, or "any"): 400 for unknown values, and for
  * labels sent to an unconditional generator.
  */
-async function requestedLabels(body: GenerateBody, runId: string, runDir: string): Promise<ConditionRequest> {
+function requestedLabels(body: GenerateBody): ConditionRequest {
   const values: Record<string, string | undefined> = {};
   for (const key of ['age', 'gender', 'race'] as const) {
     const value = body[key];
     if (value !== undefined && typeof value !== 'string') throw new HttpError(400, `${key} must be a string such as "any", not ${JSON.stringify(value)}`);
     values[key] = value;
   }
-  const request = parseConditionRequest(values, '');
+  return parseConditionRequest(values, '');
+}
+
+async function checkConditional(request: ConditionRequest, runId: string, runDir: string): Promise<ConditionRequest> {
   if (isConditioned(request) && !(await readRunConfig(runDir)).config.conditional) {
     throw new HttpError(400, `${runId} is not a conditional generator: it cannot take age, gender or race`, 'choose a conditional run or generator (conditional: true in GET /api/runs), or send "any"');
   }
@@ -40,9 +43,10 @@ async function requestedLabels(body: GenerateBody, runId: string, runDir: string
  * the built-in generator (as `fakeface generate` without --run), else the newest
  * run with a checkpoint; 404 when there is neither.
  */
-async function chooseGenerator(ctx: ServerContext, run: unknown): Promise<{ id: string; dir: string }> {
+async function chooseGenerator(ctx: ServerContext, run: unknown, conditional: boolean): Promise<{ id: string; dir: string }> {
   if (run === undefined) {
-    const builtIn = builtInGenerator();
+    // Labels asked for: the conditional built-in generator, the only one that can draw them.
+    const builtIn = defaultGenerator(conditional);
     if (builtIn) return { id: builtInId(builtIn.name), dir: builtIn.dir };
     const newest = defaultRun(await listRuns(ctx.options));
     if (newest === null) throw new HttpError(404, `no run with a checkpoint in ${ctx.options.runsDir}, and no built-in generator`, `train one first: ${TRAIN_COMMAND}`);
@@ -64,9 +68,10 @@ export function registerGenerateRoutes(app: FastifyInstance, ctx: ServerContext)
     const request_ = body as GenerateBody;
     const interpolate = request_.seedA !== undefined || request_.seedB !== undefined || request_.steps !== undefined;
 
-    const { id: runId, dir: runDir } = await chooseGenerator(ctx, request_.run);
+    const asked = requestedLabels(request_);
+    const { id: runId, dir: runDir } = await chooseGenerator(ctx, request_.run, isConditioned(asked));
     const padding = checkInteger(request_.padding, 'padding', 0, MAX_PADDING, DEFAULT_PADDING);
-    const labels = await requestedLabels(request_, runId, runDir);
+    const labels = await checkConditional(asked, runId, runDir);
 
     let result;
     let name: string;

@@ -3,7 +3,7 @@ import { join, relative, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { runPaths } from '../train/run-folder.js';
 import type { RunEvents, RunList } from './api-types.js';
-import { builtInDetectorInfo, builtInGeneratorInfo } from './builtin.js';
+import { builtInDetectorInfo, builtInGeneratorInfo, builtInGeneratorsInfo } from './builtin.js';
 import type { ServerContext } from './context.js';
 import { defaultDetectorName } from './detection.js';
 import { HttpError } from './http-error.js';
@@ -27,6 +27,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
       runs,
       defaultRun: defaultRun(runs),
       builtInGenerator: await builtInGeneratorInfo(ctx.log),
+      builtInGenerators: await builtInGeneratorsInfo(ctx.log),
       builtInDetector,
       defaultDetector: defaultDetectorName(ctx.options.detector, builtInDetector, defaultRun(runs)),
       experiments: await listExperiments(experimentsDir),

@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { AGE_BUCKETS, ageBucketName, GENDERS, parseConditionRequest, RACES } from '../../data/conditions.js';
+import { AGE_BUCKETS, ageBucketName, GENDERS, isConditioned, parseConditionRequest, RACES } from '../../data/conditions.js';
 import { encodePng, writeFileAtomic } from '../../data/index.js';
 import { initEngine } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { generateFromRun } from '../../generate/index.js';
 import { renderGridPng } from '../../train/samples.js';
-import { BUILT_IN_GENERATOR_NAME } from '../../models/builtin.js';
+import { BUILT_IN_CONDITIONAL_GENERATOR_NAME, DEFAULT_GENERATOR_NAME } from '../../models/builtin.js';
 import { builtInGeneratorOrExplain } from '../builtin-choice.js';
 import { action, info } from '../output.js';
 import { engineOptions, withEngineOptions } from './engine-options.js';
@@ -22,7 +22,7 @@ export function registerGenerate(program: Command): void {
   const command = program
     .command('generate')
     .description("generate faces with a run's generator (its newest checkpoint), or the built-in one")
-    .option('--run <dir>', `run folder, or an exported generator (default: the built-in ${BUILT_IN_GENERATOR_NAME})`)
+    .option('--run <dir>', `run folder, or an exported generator (default: the built-in ${DEFAULT_GENERATOR_NAME}; with --age/--gender/--race: ${BUILT_IN_CONDITIONAL_GENERATOR_NAME})`)
     .option('-n, --count <n>', 'number of faces', '25')
     .option('--out <path>', 'PNG grid to write, or a folder with --separate', 'faces.png')
     .option('--separate', 'write one PNG per face into the --out folder')
@@ -39,7 +39,7 @@ export function registerGenerate(program: Command): void {
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not "${String(opts.seed)}"`);
       const request = parseConditionRequest({ age: opts.age as string | undefined, gender: opts.gender as string | undefined, race: opts.race as string | undefined });
       const engine = engineOptions(opts);
-      const run = (opts.run as string | undefined) ?? builtInGeneratorOrExplain();
+      const run = (opts.run as string | undefined) ?? builtInGeneratorOrExplain(isConditioned(request));
       await initEngine(engine);
       const faces = await generateFromRun(run, count, seed, request);
       const out = opts.out as string;

@@ -61,13 +61,14 @@ function labelWords(labels: Labels): string {
   return parts.join(', ');
 }
 
-/** The runs that can generate (newest first), then the built-in generator. */
+/** The runs that can generate (newest first), then the built-in generators. */
 function generatorChoices(list: RunList): GeneratorChoice[] {
   const choices: GeneratorChoice[] = list.runs
     .filter((r) => r.hasCheckpoint)
     .map((r) => ({ value: r.id, label: `${r.id} (${r.resolution ?? '?'} px, iteration ${r.iteration}${r.conditional ? ', conditional' : ''})`, name: `run ${r.id}`, conditional: r.conditional }));
-  const builtIn = list.builtInGenerator;
-  if (builtIn) {
+  // Every shipped generator, the default first (an older server lists only the default).
+  const builtIns = list.builtInGenerators ?? (list.builtInGenerator ? [list.builtInGenerator] : []);
+  for (const builtIn of builtIns) {
     choices.push({
       value: builtIn.id,
       label: `${builtIn.label} (${builtIn.resolution} px, iteration ${builtIn.iteration}${builtIn.conditional ? ', conditional' : ''})`,
