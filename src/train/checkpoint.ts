@@ -147,7 +147,10 @@ async function completeCheckpoints(root: string): Promise<string[]> {
 async function pruneCheckpoints(root: string, keep: number): Promise<void> {
   const names = await completeCheckpoints(root);
   for (const name of names.slice(0, Math.max(0, names.length - keep))) {
-    await rm(join(root, name), { recursive: true, force: true });
+    // Renamed out of the way first: a kill mid-removal must not leave a step_* folder that looks complete.
+    const doomed = join(root, `.tmp-prune-${name}-${process.pid}`);
+    await rename(join(root, name), doomed);
+    await rm(doomed, { recursive: true, force: true });
   }
   // Temporary folders left by a killed process.
   for (const name of await readdir(root)) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/index.js';
 import type { StepMetrics } from './step.js';
@@ -142,4 +142,30 @@ export async function ensureRunFolders(dir: string): Promise<void> {
 
 export function stepName(iteration: number): string {
   return `step_${String(iteration).padStart(6, '0')}`;
+}
+
+/** writeFileAtomic's temporary files: `.NAME.PID.HEX.tmp`. */
+const ATOMIC_TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
+
+/**
+ * Removes what a trainer killed mid-write left behind: writeFileAtomic's temporary
+ * files in the run folder, samples/ and checkpoints/, unfinished checkpoint folders
+ * (checkpoints/.tmp-*) and half-removed ones (step_* without checkpoint.json). Called with the run's lock held, so no live trainer writes them.
+ * Returns the names removed.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  const paths = runPaths(dir);
+  const removed: string[] = [];
+  for (const folder of [paths.dir, paths.samples, paths.checkpoints]) {
+    const names = await readdir(folder).catch(() => [] as string[]);
+    for (const name of names) {
+      const inCheckpoints = folder === paths.checkpoints;
+      // A checkpoint folder without checkpoint.json is one a kill caught while it was being removed.
+      const debris = inCheckpoints && (name.startsWith('.tmp-') || (/^step_\d+$/.test(name) && !existsSync(join(folder, name, 'checkpoint.json'))));
+      if (!ATOMIC_TEMP_FILE.test(name) && !debris) continue;
+      await rm(join(folder, name), { recursive: true, force: true });
+      removed.push(join(folder, name));
+    }
+  }
+  return removed;
 }

@@ -25,6 +25,7 @@ import {
   recordRunCommand,
   runPaths,
   stepName,
+  removeStaleTempFiles,
   truncateMetrics,
   writeRunData,
   writeRunState,
@@ -210,6 +211,8 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   // Conditional runs train only on photos with every label (UTKFace names; two in crop_part1 are malformed).
   const labelled: LabelledFaces | null = config.conditional ? labelledFaces(dataset, dataDir) : null;
   let ema: GeneratorEma | null = null;
+  // A trainer killed mid-write (kill -9, power cut) leaves temporary files; this one holds the lock.
+  if (options.resume) await removeStaleTempFiles(runDir);
   const checkpointDir = options.resume ? await latestCheckpointDir(runDir) : null;
   if (checkpointDir) {
     const checkpoint = await loadCheckpoint(checkpointDir);
