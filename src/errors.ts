@@ -77,3 +77,6 @@ export class MediaFileError extends FakefaceError {
 
 /** Work stopped because its caller asked (an AbortSignal fired), e.g. a video job cancelled in the web app. */
 export class CancelledError extends FakefaceError {}
+
+/** A queued job whose payload is not a well-formed task (src/queue/job-payload.ts): it fails alone. */
+export class InvalidJobError extends FakefaceError {}

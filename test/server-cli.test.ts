@@ -22,6 +22,8 @@ describe('fakeface serve', () => {
     });
     const health = (await (await fetch(`${url}/api/health`)).json()) as Health;
     expect(health).toMatchObject({ status: 'ok', runsDir: work.dir, maxUploadBytes: 2 * 1024 * 1024 });
+    // npm start: the embedded in-process queue, as before.
+    expect(health.queue).toMatchObject({ mode: 'in-process', url: null, connected: true, waiting: 0, active: 0 });
     const page = await fetch(`${url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -39,5 +41,11 @@ describe('fakeface serve', () => {
     const size = await runCli(['serve', '--max-upload-mb', '0']);
     expect(size.code).toBe(1);
     expect(size.stderr).toBe('fakeface: --max-upload-mb must be a number above 0 and at most 4096, not "0"\n');
+    const queue = await runCli(['serve', '--queue', 'http://127.0.0.1:6379']);
+    expect(queue.code).toBe(1);
+    expect(queue.stderr).toBe('fakeface: --queue must be a redis:// or rediss:// URL, not "http://127.0.0.1:6379"\n');
+    const worker = await runCli(['worker', '--queue', 'redis://127.0.0.1:6379', '--concurrency', '0']);
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toBe('fakeface: --concurrency must be an integer from 1 to 64, not "0"\n');
   });
 });

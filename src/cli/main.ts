@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 import { cliState } from './output.js';
 
 /** Builds the `fakeface` command line; each command is a thin layer over the library. */
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerExperiment(program);
   registerExport(program);
   registerServe(program);
+  registerWorker(program);
   for (const command of program.commands) command.configureOutput(program.configureOutput()).exitOverride();
   return program.exitOverride();
 }

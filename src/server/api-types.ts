@@ -13,6 +13,24 @@ export interface ApiError {
   hint?: string;
 }
 
+/** GET /api/health's view of the job queue (src/queue/job-queue.ts). */
+export interface QueueHealth {
+  mode: 'in-process' | 'redis';
+  /** The Redis URL (without a password), for mode redis. */
+  url: string | null;
+  /** False while Redis cannot be reached (jobs then wait in Redis or are refused with 503). */
+  connected: boolean;
+  /** Jobs waiting for a worker, and running now. */
+  waiting: number;
+  active: number;
+  /** Jobs that failed and are still kept (redis only; else 0). */
+  failed: number;
+  /** Workers connected to the queue (redis), or model worker threads (in-process). */
+  workers: number;
+  /** Why `connected` is false. */
+  error: string | null;
+}
+
 export interface Health {
   status: 'ok';
   version: string;
@@ -23,6 +41,8 @@ export interface Health {
   runsDir: string;
   runs: number;
   jobs: { running: number; waiting: number; capacity: number };
+  /** Where jobs run: this process (in-process) or workers behind Redis; depth and whether Redis answers. */
+  queue: QueueHealth;
   maxUploadBytes: number;
   uptimeSeconds: number;
 }

@@ -1,6 +1,7 @@
 import type { EngineInfo } from '../engine/index.js';
 import type { JobStore } from './jobs.js';
-import type { DetectionStatus, ModelPool } from './model-pool.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { DetectionStatus } from './model-pool.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { WorkQueue } from './queue.js';
 import type { RunWatchers } from './run-watch.js';
@@ -16,8 +17,8 @@ export interface ServerContext {
   /** Work done inside a request: image checks and generation. */
   requests: WorkQueue;
   watchers: RunWatchers;
-  /** The worker threads that run the models (detection, video, generation). */
-  models: ModelPool;
+  /** Where the models run (detection, video, generation): this process's worker threads, or workers behind Redis. */
+  models: JobQueue;
   /** Whether the workers could load the detection module. */
   detection: DetectionStatus;
   log(message: string, error?: unknown): void;

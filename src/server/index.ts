@@ -23,7 +23,10 @@ import { registerCompression } from './compression.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toHttpResponse } from './http-error.js';
 import { JobStore } from './jobs.js';
-import { ModelPool } from './model-pool.js';
+import { BullmqJobQueue } from '../queue/bullmq-queue.js';
+import { InProcessJobQueue } from '../queue/in-process-queue.js';
+import { redactUrl, type JobQueue } from '../queue/job-queue.js';
+import { ModelPool, type DetectionStatus } from './model-pool.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { WorkQueue } from './queue.js';
 import { registerDetectRoutes } from './routes-detect.js';
@@ -75,6 +78,29 @@ const defaultLog = (message: string, error?: unknown) => {
 };
 
 /**
+ * Where the models run. In process (the default): worker threads here, the first
+ * started now and saying which engine it runs on. With options.queue: workers
+ * behind Redis, and none here (detection is the workers' to report, per job).
+ */
+async function startJobQueue(options: ResolvedServerOptions, log: (message: string, error?: unknown) => void): Promise<{ models: JobQueue; engine: EngineInfo; detection: DetectionStatus }> {
+  if (options.queue !== undefined) {
+    const models = await BullmqJobQueue.connect(options.queue, { log });
+    const description = `queue ${redactUrl(options.queue)} (models run on fakeface workers)`;
+    const engine: EngineInfo = { backend: 'cpu', threads: 0, simd: false, nativeBlas: false, reason: 'this server runs no models: fakeface worker processes do', description };
+    return { models, engine, detection: { available: true, reason: null } };
+  }
+  const cores = availableParallelism();
+  const pool = new ModelPool(options.workers, { backend: options.backend, threads: Math.max(1, Math.floor(cores / options.workers)) }, log);
+  try {
+    const { engine, detection } = await pool.start();
+    return { models: new InProcessJobQueue(pool), engine, detection };
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+}
+
+/**
  * Builds the server (routes, model workers, upload folder) without binding a port.
  * The models run in worker threads (./model-pool.ts), each with its own tfjs
  * backend (wasm by default: the face detector runs on it); the first is started
@@ -83,16 +109,7 @@ const defaultLog = (message: string, error?: unknown) => {
 export async function createServer(opts: ServerOptions & { log?: (message: string, error?: unknown) => void } = {}): Promise<FakefaceServer> {
   const options = resolveServerOptions(opts);
   const log = opts.log ?? defaultLog;
-  const cores = availableParallelism();
-  const models = new ModelPool(options.workers, { backend: options.backend, threads: Math.max(1, Math.floor(cores / options.workers)) }, log);
-  let ready;
-  try {
-    ready = await models.start();
-  } catch (error) {
-    await models.close();
-    throw error;
-  }
-  const { engine, detection } = ready;
+  const { models, engine, detection } = await startJobQueue(options, log);
   const uploadDir = await mkdtemp(join(options.tmpDir, 'fakeface-uploads-'));
   const openapi = readFileSync(OPENAPI_FILE, 'utf8');
 
@@ -178,6 +195,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
       runsDir: options.runsDir,
       runs: (await listRuns(options)).length,
       jobs: jobs.counts,
+      queue: await models.health(),
       maxUploadBytes: options.maxUploadBytes,
       uptimeSeconds: Math.round(process.uptime()),
     };

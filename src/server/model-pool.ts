@@ -129,6 +129,11 @@ export class ModelPool {
     return [...this.slots].filter((slot) => slot.current).length;
   }
 
+  /** Tasks waiting for a free worker. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Runs `task` on a free worker; rejects with the task's own error (same class and message as in this thread). */
   run<K extends ModelTask['kind']>(task: TaskOf<K>, options: RunOptions = {}): Promise<ModelResults[K]> {
     if (this.closed) return Promise.reject(new HttpError(503, 'the server is shutting down'));

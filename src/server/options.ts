@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../engine/index.js';
 import { UsageError } from '../errors.js';
+import { checkRedisUrl } from '../queue/redis.js';
 import { defaultWorkerCount } from './model-pool.js';
 
 /** Options of createServer(); every field has a default. */
@@ -38,9 +39,18 @@ export interface ServerOptions {
   backend?: BackendName | 'auto';
   /** How often run folders are polled for new metrics and samples (SSE). @default 1000 */
   watchIntervalMs?: number;
+  /**
+   * A Redis URL (redis://host:6379): jobs go through BullMQ to `fakeface worker`
+   * processes and this server runs no models. Uploads are written inside `tmpDir`,
+   * which the workers must be able to read at the same path. @default in-process
+   */
+  queue?: string;
 }
 
-export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'detector'>> & { detector: string | undefined; maxUploadBytes: number }>;
+export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'detector' | 'queue'>> & { detector: string | undefined; queue: string | undefined; maxUploadBytes: number }>;
+
+/** With a Redis queue the bounds are the workers': this server only waits on them. */
+const QUEUE_MODE_CONCURRENCY = 256;
 
 /** web/dist beside src/ or dist/ (both are one level below the package root). */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -60,6 +70,8 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
     throw new UsageError(`maxUploadMb must be a number above 0 and at most 4096, not ${String(opts.maxUploadMb)}`);
   }
   const workers = integer(opts.workers ?? defaultWorkerCount(), 'workers', 1, 64);
+  const queue = opts.queue === undefined ? undefined : checkRedisUrl(opts.queue);
+  const concurrency = queue === undefined ? undefined : QUEUE_MODE_CONCURRENCY;
   return {
     host: opts.host ?? '127.0.0.1',
     port: integer(opts.port ?? 5170, 'port', 0, 65535),
@@ -68,15 +80,16 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
     detector: opts.detector === undefined ? undefined : resolve(opts.detector),
     maxUploadMb,
     maxUploadBytes: Math.floor(maxUploadMb * 1024 * 1024),
-    concurrentJobs: integer(opts.concurrentJobs ?? 1, 'concurrentJobs', 1, 64),
+    concurrentJobs: integer(opts.concurrentJobs ?? concurrency ?? 1, 'concurrentJobs', 1, QUEUE_MODE_CONCURRENCY),
     queuedJobs: integer(opts.queuedJobs ?? 4, 'queuedJobs', 0, 1000),
     workers,
-    concurrentRequests: integer(opts.concurrentRequests ?? workers, 'concurrentRequests', 1, 64),
+    concurrentRequests: integer(opts.concurrentRequests ?? concurrency ?? workers, 'concurrentRequests', 1, QUEUE_MODE_CONCURRENCY),
     queuedRequests: integer(opts.queuedRequests ?? 4, 'queuedRequests', 0, 1000),
     jobTtlSeconds: integer(opts.jobTtlSeconds ?? 3600, 'jobTtlSeconds', 1, 7 * 24 * 3600),
     tmpDir: resolve(opts.tmpDir ?? tmpdir()),
     webDir: resolve(opts.webDir ?? DEFAULT_WEB_DIR),
     backend: opts.backend ?? 'wasm',
     watchIntervalMs: integer(opts.watchIntervalMs ?? 1000, 'watchIntervalMs', 10, 60_000),
+    queue,
   };
 }

@@ -25,6 +25,8 @@ export function registerServe(program: Command): void {
     .option('--experiments <dir>', 'folder of experiments (their report.html files are linked)', 'experiments')
     .option('--detector <dir>', 'detector folder for checks (default: the detection module\'s own default)')
     .option('--max-upload-mb <n>', 'largest upload in MiB; larger ones are refused with 413', '50')
+    .option('--queue <url>', 'run jobs on `fakeface worker` processes through Redis (redis://host:6379) instead of in this process')
+    .option('--upload-dir <dir>', 'where uploads wait for their job (with --queue: a folder every worker reads at the same path)')
     .action(
       action(async (opts: Record<string, string | undefined>) => {
         const server = await createServer({
@@ -34,6 +36,8 @@ export function registerServe(program: Command): void {
           experimentsDir: opts.experiments,
           detector: opts.detector,
           maxUploadMb: megabytes(opts.maxUploadMb),
+          queue: opts.queue,
+          ...(opts.uploadDir === undefined ? {} : { tmpDir: opts.uploadDir }),
         });
         const url = await server.listen().catch((error: { code?: string; message: string }) => {
           if (error.code === 'EADDRINUSE') throw new UsageError(`port ${opts.port} is already in use`, 'choose another with --port, or --port 0 for any free one');

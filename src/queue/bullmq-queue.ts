@@ -1,0 +1,176 @@
+/**
+ * The JobQueue on Redis, through BullMQ: `fakeface serve --queue redis://host:6379`.
+ * Each model task becomes one BullMQ job (its payload checked here before it is
+ * queued, and again by the worker); `fakeface worker` processes run them
+ * (./bullmq-worker.ts). Progress and the outcome come back on BullMQ's event
+ * stream (QueueEvents); a poll of the jobs still awaited catches any outcome whose
+ * event was missed while Redis was away. Jobs live in Redis: a server or Redis
+ * restart loses none that were queued (Redis with persistence, see README).
+ *
+ * Errors cross as JSON (./queue-errors.ts): an ImageDecodeError on a worker is a
+ * 422 here, as it is in process.
+ */
+import { randomUUID } from 'node:crypto';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CancelledError } from '../errors.js';
+import { HttpError } from '../server/http-error.js';
+import type { ModelResults, ModelTask, TaskOf } from '../server/model-tasks.js';
+import { decodeResult, parseJobPayload } from './job-payload.js';
+import { redactUrl, type JobQueue, type JobRunOptions, type QueueHealth } from './job-queue.js';
+import { errorFromFailedReason } from './queue-errors.js';
+import { connectRedis, QUEUE_NAME } from './redis.js';
+
+interface Awaited {
+  kind: ModelTask['kind'];
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+  onProgress?: JobRunOptions['onProgress'];
+}
+
+/** How often jobs still awaited are looked up directly, in case their event was missed. */
+const POLL_MS = 2000;
+
+export interface BullmqQueueOptions {
+  /** Finished jobs kept in Redis (for inspection) this long. @default 3600 */
+  keepSeconds?: number;
+  log?: (message: string, error?: unknown) => void;
+}
+
+export class BullmqJobQueue implements JobQueue {
+  readonly mode = 'redis' as const;
+  private readonly connection: Redis;
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly awaited = new Map<string, Awaited>();
+  private readonly poller: NodeJS.Timeout;
+  private lastError: string | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly url: string,
+    private readonly options: BullmqQueueOptions,
+  ) {
+    this.connection = connectRedis(url, (message) => (this.lastError = message));
+    this.connection.on('ready', () => (this.lastError = null));
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connection });
+    this.queue.on('error', () => undefined); // the connection's own handler records it
+    this.events = new QueueEvents(QUEUE_NAME, { connection: connectRedis(url, () => undefined) });
+    this.events.on('error', () => undefined);
+    this.events.on('progress', ({ jobId, data }) => {
+      const progress = data as { done?: unknown; total?: unknown };
+      if (typeof progress?.done === 'number') this.awaited.get(jobId)?.onProgress?.(progress.done, typeof progress.total === 'number' ? progress.total : null);
+    });
+    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, 'completed', returnvalue));
+    this.events.on('failed', ({ jobId, failedReason }) => this.settle(jobId, 'failed', failedReason));
+    this.poller = setInterval(() => void this.poll(), POLL_MS).unref();
+  }
+
+  /** Connects to Redis and waits until it answers; a one-line error when it does not within 10 s. */
+  static async connect(url: string, options: BullmqQueueOptions = {}): Promise<BullmqJobQueue> {
+    const queue = new BullmqJobQueue(url, options);
+    try {
+      await Promise.race([
+        Promise.all([queue.queue.waitUntilReady(), queue.events.waitUntilReady()]),
+        new Promise((_, reject) => setTimeout(() => reject(new HttpError(503, `cannot reach Redis at ${redactUrl(url)}: ${queue.lastError ?? 'no answer in 10 s'}`)), 10_000).unref()),
+      ]);
+    } catch (error) {
+      await queue.close();
+      throw error;
+    }
+    return queue;
+  }
+
+  run<K extends ModelTask['kind']>(task: TaskOf<K>, options: JobRunOptions = {}): Promise<ModelResults[K]> {
+    if (this.closed) return Promise.reject(new HttpError(503, 'the server is shutting down'));
+    const payload = parseJobPayload(task); // throws InvalidJobError before anything is queued
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new CancelledError('cancelled before it started'));
+    const jobId = randomUUID();
+    return new Promise<ModelResults[K]>((resolve, reject) => {
+      this.awaited.set(jobId, { kind: task.kind, resolve: (r) => resolve(r as ModelResults[K]), reject, onProgress: options.onProgress });
+      signal?.addEventListener('abort', () => void this.cancel(jobId), { once: true });
+      const keep = this.options.keepSeconds ?? 3600;
+      this.queue
+        .add(task.kind, payload, { jobId, attempts: 1, removeOnComplete: { age: keep, count: 1000 }, removeOnFail: { age: keep, count: 1000 } })
+        .catch((error: unknown) => {
+          this.awaited.delete(jobId);
+          reject(new HttpError(503, `could not queue the job in Redis at ${redactUrl(this.url)}: ${error instanceof Error ? error.message : String(error)}`, 'is redis-server running? try again once it is'));
+        });
+    });
+  }
+
+  async health(): Promise<QueueHealth> {
+    const base = { mode: 'redis' as const, url: redactUrl(this.url) };
+    if (this.connection.status !== 'ready') {
+      return { ...base, connected: false, waiting: 0, active: 0, failed: 0, workers: 0, error: this.lastError ?? `connection ${this.connection.status}` };
+    }
+    try {
+      const [counts, workers] = await Promise.all([this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed'), this.queue.getWorkersCount()]);
+      return {
+        ...base,
+        connected: true,
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+        active: counts.active ?? 0,
+        failed: counts.failed ?? 0,
+        workers,
+        error: null,
+      };
+    } catch (error) {
+      return { ...base, connected: false, waiting: 0, active: 0, failed: 0, workers: 0, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poller);
+    for (const [jobId, awaited] of this.awaited) {
+      this.awaited.delete(jobId);
+      awaited.reject(new HttpError(503, 'the server is shutting down'));
+    }
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.connection.disconnect();
+  }
+
+  /** A waiting job is removed from Redis; a running one runs on, and its result is dropped. */
+  private async cancel(jobId: string): Promise<void> {
+    const awaited = this.awaited.get(jobId);
+    if (!awaited) return;
+    this.awaited.delete(jobId);
+    awaited.reject(new CancelledError('cancelled'));
+    await this.queue.remove(jobId).catch(() => undefined);
+  }
+
+  private settle(jobId: string, outcome: 'completed' | 'failed', value: unknown): void {
+    const awaited = this.awaited.get(jobId);
+    if (!awaited) return;
+    this.awaited.delete(jobId);
+    if (outcome === 'failed') {
+      awaited.reject(errorFromFailedReason(String(value ?? 'the job failed')));
+      return;
+    }
+    try {
+      awaited.resolve(decodeResult(awaited.kind, typeof value === 'string' ? JSON.parse(value) : value));
+    } catch (error) {
+      awaited.reject(new HttpError(500, `a worker sent back an unreadable result: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    if (this.awaited.size === 0 || this.connection.status !== 'ready') return;
+    for (const jobId of [...this.awaited.keys()]) {
+      const job = await Job.fromId(this.queue, jobId).catch(() => 'error' as const);
+      if (job === 'error') return;
+      if (job === undefined) {
+        // Gone from Redis while awaited (Redis lost its data, or someone removed it).
+        this.awaited.get(jobId)?.reject(new HttpError(503, 'the job was lost from the queue (was Redis restarted without persistence?)', 'send the file again'));
+        this.awaited.delete(jobId);
+        continue;
+      }
+      if (job.finishedOn === undefined) continue;
+      if (job.failedReason) this.settle(jobId, 'failed', job.failedReason);
+      else this.settle(jobId, 'completed', job.returnvalue);
+    }
+  }
+}

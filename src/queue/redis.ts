@@ -1,0 +1,34 @@
+/** The Redis side shared by the server's queue and the workers. */
+import { Redis } from 'ioredis';
+import { UsageError } from '../errors.js';
+import { redactUrl } from './job-queue.js';
+
+/** The BullMQ queue every server and worker of one deployment share. */
+export const QUEUE_NAME = 'fakeface-jobs';
+
+/** `--queue` must be a redis:// (or rediss://) URL. */
+export function checkRedisUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--queue must be a Redis URL such as redis://127.0.0.1:6379, not "${url.slice(0, 100)}"`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new UsageError(`--queue must be a redis:// or rediss:// URL, not "${redactUrl(url)}"`);
+  return url;
+}
+
+/**
+ * A connection that retries for ever (BullMQ needs maxRetriesPerRequest null for
+ * its blocking reads) and reports each failure in one line through `onError`
+ * instead of ioredis' unhandled-error stack traces.
+ */
+export function connectRedis(url: string, onError: (message: string) => void): Redis {
+  const connection = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(2000, 100 * times),
+  });
+  connection.on('error', (error: Error) => onError(error.message.split('\n')[0]!));
+  return connection;
+}
