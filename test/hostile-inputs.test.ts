@@ -192,9 +192,10 @@ describe('fakeface train --data on a folder of hostile files and a few good face
     // The first five are named (with why), the rest counted.
     const named = match![3]!.replace(/ and \d+ more$/, '');
     const erroneous = new Set(candidates().filter((e) => e.expect !== 'verdict').map((e) => e.name));
-    const namedFiles = [...named.matchAll(/(?:^|, )(.+?) \(/g)].map((m) => m[1]!);
-    expect(namedFiles).toHaveLength(Math.min(5, skipped));
-    for (const name of namedFiles) expect(erroneous, `${name} was named as unreadable`).toContain(name);
+    // Some hostile names hold ", " or " (" themselves, so the list is searched for the names rather than split.
+    const mentioned = [...erroneous].filter((name) => named.includes(`${name} (`));
+    expect(mentioned.length, named).toBeGreaterThanOrEqual(Math.min(5, skipped));
+    for (const name of goodFaces) expect(named, `${name} was named as unreadable`).not.toContain(`${name} (`);
     expect(lines).toContain(`fakeface: ${total - skipped} images at 32x32, ${skipped} skipped`);
     expect(existsSync(join(run, 'checkpoints', 'latest.json'))).toBe(true);
   }, 120_000);
