@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { bombPng } from '../test/helpers/hostile-corpus.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,30 +41,10 @@ const photos: Buffer[] = existsSync(flags.data)
   ? readdirSync(flags.data).filter((n) => n.endsWith('.jpg')).sort().slice(0, 8).map((n) => readFileSync(join(flags.data, n)))
   : [await sharp({ create: { width: 200, height: 200, channels: 3, background: '#c8a080' } }).jpeg().toBuffer()];
 const png = await sharp(photos[0]).png().toBuffer();
-function crc32(bytes: Buffer): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const out = Buffer.alloc(8 + data.length + 4);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 8 + data.length);
-  return out;
-}
-const ihdr = Buffer.alloc(13);
-ihdr.writeUInt32BE(60_000, 0);
-ihdr.writeUInt32BE(60_000, 4);
-ihdr.set([8, 2, 0, 0, 0], 8);
 const hostile: Array<[string, Buffer]> = [
   ['truncated.jpg', photos[0]!.subarray(0, Math.floor(photos[0]!.length * 0.4))],
   ['truncated.png', png.subarray(0, Math.floor(png.length / 2))],
-  ['bomb.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), pngChunk('IEND', Buffer.alloc(0))])],
+  ['bomb.png', bombPng(60_000, 60_000)],
   ['polyglot.jpg', Buffer.concat([photos[0]!, Buffer.from('%PDF-1.4\n<html><script>alert(1)</script>')])],
   ['cmyk.jpg', await sharp(photos[0]).toColourspace('cmyk').jpeg().toBuffer()],
   ['notes.jpg', Buffer.from('not a photo\n')],
