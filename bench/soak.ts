@@ -63,7 +63,7 @@ try {
 }
 
 // ---- the server --------------------------------------------------------------------
-const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '--port', '0', '--runs', join(work, 'runs'), '--experiments', join(work, 'experiments')], {
+const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '--port', '0', '--runs', join(work, 'runs'), '--experiments', join(work, 'experiments'), '--no-history'], {
   cwd: flags.repo,
   env: { ...process.env, TMPDIR: serverTmp, NO_COLOR: '1' },
   stdio: ['ignore', 'pipe', 'pipe'],

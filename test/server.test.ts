@@ -310,7 +310,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
     const dayAgo = new Date(Date.now() - 86_400_000);
     utimesSync(join(experimentRun, 'metrics.jsonl'), dayAgo, dayAgo);
     detection = await detectionModule();
-    server = await createServer({ port: 0, runsDir, tmpDir, experimentsDir, watchIntervalMs: 100, log: silent });
+    server = await createServer({ port: 0, runsDir, tmpDir, experimentsDir, watchIntervalMs: 100, history: false, log: silent });
     url = await server.listen();
   }, 900_000);
   afterAll(() => server?.close());
@@ -558,7 +558,7 @@ describe.skipIf(!UTKFACE_DIR)('the server with a trained run', () => {
       needsDetection(ctx);
       const busyTmp = join(work.dir, 'uploads-busy');
       mkdirSync(busyTmp);
-      const busy = await createServer({ port: 0, runsDir, experimentsDir, tmpDir: busyTmp, concurrentJobs: 1, queuedJobs: 0, log: silent });
+      const busy = await createServer({ port: 0, runsDir, experimentsDir, tmpDir: busyTmp, concurrentJobs: 1, queuedJobs: 0, history: false, log: silent });
       try {
         const busyUrl = await busy.listen();
         const first = await postFile(`${busyUrl}/api/detect`, readFileSync(video), 'one.mp4', 'video/mp4');

@@ -3,7 +3,7 @@
  * (web/src/). Type-only and free of Node imports, so the browser build can use it.
  * openapi.json documents the same shapes for other clients.
  */
-import type { ImageDetection, VideoDetection } from '../detect/types.js';
+import type { ImageDetection, VideoDetection, Verdict } from '../detect/types.js';
 
 export type { ImageDetection, VideoDetection, Detection, FaceResult, FrameResult, DetectorInfo, Verdict } from '../detect/types.js';
 
@@ -45,6 +45,72 @@ export interface Health {
   queue: QueueHealth;
   maxUploadBytes: number;
   uptimeSeconds: number;
+  /** Where checks are remembered (GET /api/checks). */
+  history: HistoryInfo;
+}
+
+/** Where the history of checks lives (src/history/). */
+export interface HistoryInfo {
+  /** False with --no-history: nothing is stored and no answer comes from history. */
+  enabled: boolean;
+  /** `sqlite` (a file, the default), `redis` (queue mode: shared by every server on that Redis), or `none`. */
+  store: 'sqlite' | 'redis' | 'none';
+  /** The SQLite file, or the Redis URL without its password; null when disabled. */
+  location: string | null;
+  /** Checks older than this many days are removed. */
+  retentionDays: number;
+  /** At most this many checks are kept (the oldest go first). */
+  maxChecks: number;
+}
+
+/** One face of a remembered check: where it was and what it scored. */
+export interface CheckFace {
+  box: { x: number; y: number; width: number; height: number };
+  pFake: number;
+  verdict: Verdict;
+}
+
+/** One remembered check, as listed by GET /api/checks. No image is kept: only what was said of it. */
+export interface CheckSummary {
+  id: string;
+  /** The uploaded file's name (cleaned for display). */
+  file: string;
+  /** sha256 of the uploaded bytes, hex: a re-upload of the same bytes is answered from history. */
+  sha256: string;
+  bytes: number;
+  kind: 'image' | 'video';
+  verdict: Verdict;
+  confidence: number | null;
+  /** The score that decided: the highest face p(fake), the whole-image score, or the video's. */
+  pFake: number | null;
+  /** Which detector decided, by name. */
+  detector: string;
+  /** When it was checked (ISO 8601). */
+  checkedAt: string;
+  /** Faces found (for a video: in its key frames), with their boxes. */
+  faces: CheckFace[];
+}
+
+/** GET /api/checks/:id: the summary and the whole result, as it was answered. */
+export interface CheckRecord extends CheckSummary {
+  result: ImageDetection | VideoDetection;
+}
+
+/** GET /api/checks?q=&limit=&offset= (newest first). */
+export interface CheckList {
+  checks: CheckSummary[];
+  /** Matches in all (for paging). */
+  total: number;
+  history: HistoryInfo;
+}
+
+/** Set on an image result (and a video job) once the check is in history. */
+export interface CheckRef {
+  id: string;
+  /** True when this answer is the remembered one for the same bytes, not a new analysis. */
+  fromHistory: boolean;
+  /** When the remembered analysis was made. */
+  checkedAt: string;
 }
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'stopped-early' | 'failed' | 'unknown';
@@ -190,6 +256,8 @@ export interface Job {
   /** Thumbnails of the frames that drove the decision (most suspicious first). */
   keyFrames: KeyFrameThumb[];
   error: string | null;
+  /** The check's place in history, once done (absent with --no-history). */
+  check?: CheckRef;
 }
 
 /** Body of the 202 answer to a video upload. */
@@ -207,7 +275,7 @@ export interface JobEvents {
   progress: { done: number; total: number | null };
 }
 
-export type DetectResponse = ImageDetection;
+export type DetectResponse = ImageDetection & { check?: CheckRef };
 
 export interface GenerateGridRequest {
   /** A run id, or the built-in generator's id (`builtin:<name>`); default: the built-in generator, else the newest run with a checkpoint. */

@@ -1,4 +1,5 @@
 import type { EngineInfo } from '../engine/index.js';
+import type { CheckHistory } from '../history/check-history.js';
 import type { JobStore } from './jobs.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { DetectionStatus } from './model-pool.js';
@@ -21,5 +22,9 @@ export interface ServerContext {
   models: JobQueue;
   /** Whether the workers could load the detection module. */
   detection: DetectionStatus;
+  /** Every check remembered (SQLite, or Redis in queue mode), or nothing with --no-history. */
+  history: CheckHistory;
+  /** fakeface's version: part of the key a remembered answer is found by. */
+  version: string;
   log(message: string, error?: unknown): void;
 }

@@ -18,7 +18,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { EngineInfo } from '../engine/index.js';
-import type { Health } from './api-types.js';
+import type { Health, HistoryInfo } from './api-types.js';
 import { registerCompression } from './compression.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toHttpResponse } from './http-error.js';
@@ -29,6 +29,8 @@ import { redactUrl, type JobQueue } from '../queue/job-queue.js';
 import { ModelPool, type DetectionStatus } from './model-pool.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { WorkQueue } from './queue.js';
+import { openCheckHistory } from '../history/index.js';
+import { registerCheckRoutes } from './routes-checks.js';
 import { registerDetectRoutes } from './routes-detect.js';
 import { registerGenerateRoutes } from './routes-generate.js';
 import { registerJobRoutes } from './routes-jobs.js';
@@ -44,6 +46,8 @@ export interface FakefaceServer {
   readonly app: FastifyInstance;
   readonly options: ResolvedServerOptions;
   readonly engine: EngineInfo;
+  /** Where checks are remembered. */
+  readonly history: HistoryInfo;
   /** Every route, as "METHOD /path" (HEAD routes left out). */
   readonly routes: readonly string[];
   /** The URL once listen() has resolved, else null. */
@@ -110,6 +114,23 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
   const options = resolveServerOptions(opts);
   const log = opts.log ?? defaultLog;
   const { models, engine, detection } = await startJobQueue(options, log);
+  let history;
+  try {
+    history = openCheckHistory({
+      enabled: options.history,
+      file: options.historyFile,
+      redisUrl: options.queue,
+      retentionDays: options.historyDays,
+      maxChecks: options.historyMaxChecks,
+      log,
+    });
+  } catch (error) {
+    await models.close();
+    throw error;
+  }
+  const pruneHistory = () => history.prune().catch((error: unknown) => log('pruning the history of checks failed', error));
+  void pruneHistory();
+  const pruner = setInterval(() => void pruneHistory(), 3600_000).unref();
   const uploadDir = await mkdtemp(join(options.tmpDir, 'fakeface-uploads-'));
   const openapi = readFileSync(OPENAPI_FILE, 'utf8');
 
@@ -117,7 +138,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
   const jobs = new JobStore(new WorkQueue('video analyses', options.concurrentJobs, options.queuedJobs, 30), options.jobTtlSeconds * 1000, log);
   const requests = new WorkQueue('requests', options.concurrentRequests, options.queuedRequests, 5);
   const watchers = new RunWatchers(options.watchIntervalMs, log);
-  const ctx: ServerContext = { options, engine, uploadDir, jobs, requests, watchers, models, detection, log };
+  const ctx: ServerContext = { options, engine, uploadDir, jobs, requests, watchers, models, detection, history, version: VERSION, log };
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
@@ -198,10 +219,12 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
       queue: await models.health(),
       maxUploadBytes: options.maxUploadBytes,
       uptimeSeconds: Math.round(process.uptime()),
+      history: history.info,
     };
   });
   app.get('/api/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(openapi));
   registerDetectRoutes(app, ctx);
+  registerCheckRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerGenerateRoutes(app, ctx);
   registerRunRoutes(app, ctx);
@@ -212,6 +235,7 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
     app,
     options,
     engine,
+    history: history.info,
     routes,
     get url() {
       return url;
@@ -230,6 +254,8 @@ export async function createServer(opts: ServerOptions & { log?: (message: strin
       jobs.close();
       await app.close();
       await models.close();
+      clearInterval(pruner);
+      await history.close();
       await rm(uploadDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VideoDetection } from '../detect/types.js';
-import type { Job, JobEvents, KeyFrameThumb } from './api-types.js';
+import type { CheckRef, Job, JobEvents, KeyFrameThumb } from './api-types.js';
 import { toHttpResponse } from './http-error.js';
 import type { WorkQueue } from './queue.js';
 
@@ -8,6 +8,8 @@ export interface JobOutcome {
   result: VideoDetection;
   /** JPEG thumbnails of the key frames, served at /api/jobs/:id/frames/:n.jpg. */
   thumbnails: Array<{ frame: number; timeSeconds: number; pFake: number | null; jpeg: Buffer }>;
+  /** Its place in the history of checks, once recorded there. */
+  check?: CheckRef;
 }
 
 /** The job's work; it stops early (rejecting) once `signal` fires, when the job is cancelled. */
@@ -67,46 +69,14 @@ export class JobStore {
    * the job has finished either way.
    */
   submit(file: string, work: JobWork, cleanup: () => Promise<void>): Job {
-    this.sweep();
-    const id = randomUUID();
-    const job: Job = {
-      id,
-      kind: 'video',
-      status: 'queued',
-      file,
-      position: null,
-      progress: { done: 0, total: null },
-      createdAt: new Date().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      result: null,
-      keyFrames: [],
-      error: null,
-    };
-    let settle!: () => void;
-    let cleaning: Promise<void> | undefined;
-    const record: JobRecord = {
-      job,
-      thumbnails: [],
-      listeners: new Set(),
-      finishedAtMs: null,
-      controller: new AbortController(),
-      cleanup: () => (cleaning ??= cleanup().catch((error: unknown) => this.log(`job ${id}: cleanup failed`, error))),
-      settled: new Promise((resolve) => (settle = resolve)),
-    };
+    const { id, job, record, settle } = this.create(file, cleanup);
     const run = async (): Promise<void> => {
       if (job.status === 'cancelled') return; // cancelled while it waited: already finished
       try {
-        const outcome = await work((done, total) => {
+        this.complete(record, await work((done, total) => {
           job.progress = { done, total };
           this.emit(record, 'progress', job.progress);
-        }, record.controller.signal);
-        record.thumbnails = outcome.thumbnails.map((t) => t.jpeg);
-        job.keyFrames = outcome.thumbnails.map(
-          (t, n): KeyFrameThumb => ({ frame: t.frame, timeSeconds: t.timeSeconds, pFake: t.pFake, url: `/api/jobs/${id}/frames/${n}.jpg` }),
-        );
-        job.result = outcome.result;
-        job.status = 'done';
+        }, record.controller.signal));
       } catch (error) {
         if (record.controller.signal.aborted) {
           job.error = CANCELLED;
@@ -135,6 +105,60 @@ export class JobStore {
     this.jobs.set(id, record);
     if (job.status === 'queued') this.updatePositions();
     return job;
+  }
+
+  /** A job that is done already: a video answered from the history of checks (it waits in no queue). */
+  finished(file: string, outcome: JobOutcome): Job {
+    const { id, job, record, settle } = this.create(file, async () => undefined);
+    job.startedAt = job.createdAt;
+    this.complete(record, outcome);
+    this.jobs.set(id, record);
+    record.finishedAtMs = Date.now();
+    job.finishedAt = new Date().toISOString();
+    settle();
+    return job;
+  }
+
+  private complete(record: JobRecord, outcome: JobOutcome): void {
+    const { job } = record;
+    record.thumbnails = outcome.thumbnails.map((t) => t.jpeg);
+    job.keyFrames = outcome.thumbnails.map(
+      (t, n): KeyFrameThumb => ({ frame: t.frame, timeSeconds: t.timeSeconds, pFake: t.pFake, url: `/api/jobs/${job.id}/frames/${n}.jpg` }),
+    );
+    job.result = outcome.result;
+    if (outcome.check) job.check = outcome.check;
+    job.status = 'done';
+  }
+
+  private create(file: string, cleanup: () => Promise<void>): { id: string; job: Job; record: JobRecord; settle: () => void } {
+    this.sweep();
+    const id = randomUUID();
+    const job: Job = {
+      id,
+      kind: 'video',
+      status: 'queued',
+      file,
+      position: null,
+      progress: { done: 0, total: null },
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      result: null,
+      keyFrames: [],
+      error: null,
+    };
+    let settle!: () => void;
+    let cleaning: Promise<void> | undefined;
+    const record: JobRecord = {
+      job,
+      thumbnails: [],
+      listeners: new Set(),
+      finishedAtMs: null,
+      controller: new AbortController(),
+      cleanup: () => (cleaning ??= cleanup().catch((error: unknown) => this.log(`job ${id}: cleanup failed`, error))),
+      settled: new Promise((resolve) => (settle = resolve)),
+    };
+    return { id, job, record, settle };
   }
 
   /**

@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../engine/index.js';
 import { UsageError } from '../errors.js';
+import { DEFAULT_MAX_CHECKS, DEFAULT_RETENTION_DAYS } from '../history/check-history.js';
 import { checkRedisUrl } from '../queue/redis.js';
 import { defaultWorkerCount } from './model-pool.js';
 
@@ -45,6 +46,14 @@ export interface ServerOptions {
    * which the workers must be able to read at the same path. @default in-process
    */
   queue?: string;
+  /** Remember every check (GET /api/checks) and answer a re-upload of the same bytes from it. @default true */
+  history?: boolean;
+  /** The history's SQLite file (not used in queue mode, where the history lives in that Redis). @default `<runsDir>/checks.sqlite` */
+  historyFile?: string;
+  /** Checks older than this are removed. @default 30 */
+  historyDays?: number;
+  /** At most this many checks are kept, the oldest removed first. @default 100000 */
+  historyMaxChecks?: number;
 }
 
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'detector' | 'queue'>> & { detector: string | undefined; queue: string | undefined; maxUploadBytes: number }>;
@@ -91,5 +100,9 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
     backend: opts.backend ?? 'wasm',
     watchIntervalMs: integer(opts.watchIntervalMs ?? 1000, 'watchIntervalMs', 10, 60_000),
     queue,
+    history: opts.history ?? true,
+    historyFile: resolve(opts.historyFile ?? join(opts.runsDir ?? 'runs', 'checks.sqlite')),
+    historyDays: integer(opts.historyDays ?? DEFAULT_RETENTION_DAYS, 'historyDays', 1, 36500),
+    historyMaxChecks: integer(opts.historyMaxChecks ?? DEFAULT_MAX_CHECKS, 'historyMaxChecks', 1, 10_000_000),
   };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -15,6 +15,8 @@ export interface Upload {
   filename: string;
   type: Extract<Sniffed, { accepted: true }>;
   bytes: number;
+  /** sha256 of the file's bytes, hex (the history's key). */
+  sha256: string;
   /** Deletes the temporary file; safe to call more than once. */
   remove(): Promise<void>;
 }
@@ -61,10 +63,12 @@ export async function receiveUpload(request: FastifyRequest, tmpDir: string, max
   const remove = () => rm(path, { force: true });
   let head = Buffer.alloc(0);
   let bytes = 0;
+  const hash = createHash('sha256');
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
       bytes += chunk.length;
+      hash.update(chunk);
       callback(null, chunk);
     },
   });
@@ -79,7 +83,7 @@ export async function receiveUpload(request: FastifyRequest, tmpDir: string, max
     const finalPath = stem + type.extension;
     await rename(path, finalPath);
     path = finalPath;
-    return { path, filename: cleanFilename(part.filename), type, bytes, remove };
+    return { path, filename: cleanFilename(part.filename), type, bytes, sha256: hash.digest('hex'), remove };
   } catch (error) {
     await remove();
     throw mapMultipartError(error, maxBytes);

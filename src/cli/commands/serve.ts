@@ -15,6 +15,12 @@ function megabytes(value: unknown): number {
   return n;
 }
 
+function days(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new UsageError(`--history-days must be a whole number of days from 1 to 36500, not "${String(value)}"`);
+  return n;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -27,8 +33,13 @@ export function registerServe(program: Command): void {
     .option('--max-upload-mb <n>', 'largest upload in MiB; larger ones are refused with 413', '50')
     .option('--queue <url>', 'run jobs on `fakeface worker` processes through Redis (redis://host:6379) instead of in this process')
     .option('--upload-dir <dir>', 'where uploads wait for their job (with --queue: a folder every worker reads at the same path)')
+    .option('--history-file <file>', 'SQLite file of the history of checks (default: <runs>/checks.sqlite; with --queue the history lives in that Redis)')
+    .option('--history-days <n>', 'forget checks older than this many days', '30')
+    .option('--no-history', 'remember no checks (no History page entries, no answers from history)')
     .action(
-      action(async (opts: Record<string, string | undefined>) => {
+      action(async (flags: Record<string, string | boolean | undefined>) => {
+        const { history, ...strings } = flags;
+        const opts = strings as Record<string, string | undefined>;
         const server = await createServer({
           port: port(opts.port),
           host: opts.host,
@@ -38,6 +49,9 @@ export function registerServe(program: Command): void {
           maxUploadMb: megabytes(opts.maxUploadMb),
           queue: opts.queue,
           ...(opts.uploadDir === undefined ? {} : { tmpDir: opts.uploadDir }),
+          history: history !== false,
+          historyFile: opts.historyFile,
+          historyDays: days(opts.historyDays),
         });
         const url = await server.listen().catch((error: { code?: string; message: string }) => {
           if (error.code === 'EADDRINUSE') throw new UsageError(`port ${opts.port} is already in use`, 'choose another with --port, or --port 0 for any free one');
@@ -45,6 +59,8 @@ export function registerServe(program: Command): void {
           throw error;
         });
         info(`fakeface: engine ${server.engine.description}; runs from ${server.options.runsDir}`);
+        const kept = server.history;
+        info(kept.enabled ? `fakeface: history of checks in ${kept.location} (kept ${kept.retentionDays} days)` : 'fakeface: no history of checks (--no-history)');
         if (!['127.0.0.1', 'localhost', '::1'].includes(server.options.host)) {
           info(`fakeface: listening on ${server.options.host}: anyone who can reach this machine can use the app`);
         }
