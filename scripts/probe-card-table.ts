@@ -25,7 +25,10 @@ for (const [set, entry] of Object.entries(card.measured.test)) {
   console.log(`| ${set} | ${s.real} + ${s.fake} | ${num(s.auc)} | ${num(s.accuracy)} | ${num(s.accuracyDecided)} | ${num(s.tprAt5Fpr)} | ${pct(s.uncertain)} | ${reasons(s)} |`);
 }
 
-const conditions = ['pipeline/clean', 'pipeline/jpeg50', 'pipeline/half-resolution', 'pipeline/half-resolution+jpeg50', 'crop/clean', 'crop/half-resolution+jpeg50'];
+// Only the conditions the card holds (a measurement may leave some out).
+const conditions = ['pipeline/clean', 'pipeline/jpeg50', 'pipeline/half-resolution', 'pipeline/half-resolution+jpeg50', 'crop/clean', 'crop/half-resolution+jpeg50'].filter((c) =>
+  Object.values(card.measured.test).some((entry) => entry[c] !== undefined),
+);
 console.log(`\n| set: AUC (uncertain) | ${conditions.join(' | ')} |`);
 console.log(`|---|${conditions.map(() => '---').join('|')}|`);
 for (const [set, entry] of Object.entries(card.measured.test)) {
