@@ -33,7 +33,7 @@ if (!REDIS_SERVER || !UTKFACE_DIR) {
 }
 const work = tempFolder('fakeface-bench-queue-');
 const redis = await startRedis(await freePort(), work.dir);
-const server = await createServer({ port: 0, runsDir: work.dir, experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, log: () => undefined });
+const server = await createServer({ port: 0, runsDir: work.dir, experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, history: false, log: () => undefined });
 const base = await server.listen();
 const photos = facePhotos(UTKFACE_DIR, Number(args.photos), 100);
 const video = makeFaceVideo(UTKFACE_DIR, join(work.dir, 'clip.mp4'), Number(args.seconds));

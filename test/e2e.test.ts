@@ -422,9 +422,13 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
 
   it('cancels a video analysis: the job stops on the server and its upload is deleted', async (ctx) => {
     needsDetection(ctx);
+    // The same pictures with other bytes (a metadata tag): the first video is in the history now and would be answered from it.
+    mkdirSync(join(work.dir, 'cancel'), { recursive: true });
+    const unseen = join(work.dir, 'cancel', 'faces-10s.mp4');
+    execFileSync(FFMPEG!, ['-y', '-loglevel', 'error', '-i', video, '-c', 'copy', '-metadata', 'comment=cancel test', unseen]);
     await page.goto('about:blank');
     await page.goto(`${url}/#/check`);
-    await page.locator('[data-testid=file-input]').setInputFiles(video);
+    await page.locator('[data-testid=file-input]').setInputFiles(unseen);
     // Cancel while it runs (a frame analysed), not before it started.
     await page.waitForFunction(() => /^frame [1-9]\d* of/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
     expect(uploadsLeft().length, 'the upload is on the server while it is analysed').toBe(1);
@@ -439,7 +443,7 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     await shots('check-video-cancelled');
     // Leaving the page while a video is analysed cancels its job too: nobody would see the answer.
     await page.goto(`${url}/#/check`);
-    await page.locator('[data-testid=file-input]').setInputFiles(video);
+    await page.locator('[data-testid=file-input]').setInputFiles(unseen);
     await page.waitForFunction(() => /^frame [1-9]\d* of/.test(document.querySelector('[data-testid=progress-analysing] .progress-text')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
     await page.getByRole('link', { name: 'Generate' }).click();
     await expect.poll(async () => ((await (await fetch(`${url}/api/health`)).json()) as { jobs: { running: number } }).jobs.running, { timeout: 4_000 }).toBe(0); // well before the analysis (about 10 s) would end by itself
@@ -469,6 +473,85 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
     expect(opened.text).toMatch(/Timeline/);
     expect(uploadsLeft()).toEqual([]);
     await shots('check-video-no-face');
+  }, 300_000);
+
+  it('History: lists every check, searches by name and fingerprint, re-opens one, answers a re-upload from it, and survives a restart', async (ctx) => {
+    needsDetection(ctx);
+    const historyRuns = join(work.dir, 'history-runs');
+    const webDir = join(work.dir, 'web');
+    const start = async () => {
+      const s = await createServer({ port: 0, runsDir: historyRuns, experimentsDir: join(work.dir, 'experiments'), webDir, tmpDir: work.dir, workers: 1, log: () => undefined });
+      return { s, base: await s.listen() };
+    };
+    let { s: own, base } = await start();
+    try {
+      const [first, second] = facePhotos(UTKFACE_DIR!, 2, 20);
+      const check = async (file: string) => {
+        await page.goto('about:blank');
+        await page.goto(`${base}/#/check`);
+        await page.locator('[data-testid=file-input]').setInputFiles(file);
+        await page.locator('[data-testid=verdict]').waitFor({ timeout: 60_000 });
+        return { verdict: await page.locator('[data-testid=verdict]').getAttribute('data-verdict'), note: page.locator('[data-testid=history-note]') };
+      };
+      const one = await check(first!);
+      expect(await one.note.getAttribute('data-from-history')).toBe('false');
+      await check(second!);
+
+      await own.close();
+      ({ s: own, base } = await start());
+
+      // After the restart: both checks listed, newest first, and found by name and by fingerprint.
+      await page.goto(`${base}/#/history`);
+      const rows = page.locator('[data-testid=history-table] tbody tr');
+      await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+      expect(await rows.first().locator('a').textContent()).toBe(basename(second!));
+      expect(await page.locator('[data-testid=history-status]').textContent()).toMatch(/^2 checks/);
+      await page.locator('[data-testid=history-search]').fill(basename(first!, '.jpg').toUpperCase());
+      await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(1);
+      expect(await rows.first().locator('a').textContent()).toBe(basename(first!));
+      const sha256 = createHash('sha256').update(readFileSync(first!)).digest('hex');
+      await page.locator('[data-testid=history-search]').fill(sha256.slice(0, 10));
+      await expect.poll(async () => ((await rows.count()) === 1 ? rows.first().locator('a').textContent() : null), { timeout: 5_000 }).toBe(basename(first!));
+      await page.locator('[data-testid=history-search]').fill('no such file anywhere');
+      await expect.poll(() => page.locator('[data-testid=history-status]').textContent(), { timeout: 5_000 }).toBe('No check matches that search.');
+      await shots('history-empty-search');
+
+      // Re-opened: the verdict card, the fingerprint and the faces, with no image.
+      await page.locator('[data-testid=history-search]').fill('');
+      await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(2);
+      await shots('history');
+      /** The page's width on a 390 px phone: no sideways scrolling, even with a sha256 on it. */
+      const phoneWidth = async () => {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.waitForTimeout(100);
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        await page.setViewportSize({ width: 1280, height: 900 });
+        return width;
+      };
+      expect(await phoneWidth()).toBeLessThanOrEqual(390);
+      await rows.nth(1).locator('a').click();
+      await page.locator('[data-testid=history-check]').waitFor();
+      expect(await page.locator('h1').textContent()).toBe(basename(first!));
+      expect(await page.locator('[data-testid=verdict]').getAttribute('data-verdict')).toBe(one.verdict);
+      expect(await page.locator('[data-testid=check-sha256]').textContent()).toBe(sha256);
+      expect(await page.locator('[data-testid=faces] tbody tr').count()).toBeGreaterThan(0);
+      expect(await phoneWidth()).toBeLessThanOrEqual(390);
+      await shots('history-check');
+
+      // The same file again on the Check page: answered from history, saying so, with a link to it.
+      const again = await check(first!);
+      expect(again.verdict).toBe(one.verdict);
+      expect(await again.note.getAttribute('data-from-history')).toBe('true');
+      expect(await again.note.textContent()).toMatch(/^Checked before\. This exact file was checked on .+; this is that answer, not a new analysis/);
+      await shots('check-from-history');
+      await again.note.getByRole('link', { name: 'History' }).click();
+      await page.locator('[data-testid=history-check]').waitFor();
+      expect(await page.locator('h1').textContent()).toBe(basename(first!));
+      const list = (await (await fetch(`${base}/api/checks`)).json()) as { total: number };
+      expect(list.total).toBe(2); // the repeat was answered, not added
+    } finally {
+      await own.close();
+    }
   }, 300_000);
 
   it('generates a grid and an interpolation strip, each downloadable', async () => {
@@ -606,6 +689,15 @@ describe.skipIf(missing !== null)('the web app in Chromium', () => {
       await axePage.goto(`${url}/#/runs/nope`);
       await axePage.locator('[data-testid=run-not-found]').waitFor();
       await scan('run not found');
+      await axePage.goto(`${url}/#/history`);
+      await axePage.locator('[data-testid=history-status]').filter({ hasNotText: 'Loading…' }).waitFor();
+      await scan('history');
+      const opened = axePage.locator('[data-testid=history-open]').first();
+      if (await opened.count()) {
+        await opened.click();
+        await axePage.locator('[data-testid=history-check]').waitFor();
+        await scan('a past check');
+      }
     } finally {
       await context.close();
     }

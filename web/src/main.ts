@@ -4,6 +4,7 @@ import { getHealth } from './api.js';
 import { clear } from './dom.js';
 import { renderCheck } from './pages/check.js';
 import { renderGenerate } from './pages/generate.js';
+import { renderHistory } from './pages/history.js';
 import { renderRuns } from './pages/runs.js';
 
 /** A page draws itself into `root` and returns what to undo when the user leaves it. */
@@ -13,6 +14,7 @@ const pages: Record<string, { title: string; render: Page }> = {
   check: { title: 'Check', render: renderCheck },
   generate: { title: 'Generate', render: renderGenerate },
   runs: { title: 'Runs', render: renderRuns },
+  history: { title: 'History', render: renderHistory },
 };
 
 const main = document.getElementById('main')!;
