@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Health, ImageDetection, Job, JobAccepted } from '../src/server/api-types.js';
+import type { CheckList, DetectResponse, Health, ImageDetection, Job, JobAccepted } from '../src/server/api-types.js';
 import { createServer, type FakefaceServer } from '../src/server/index.js';
 import { QUEUE_NAME } from '../src/queue/redis.js';
 import { startCli } from './helpers/cli.js';
@@ -85,7 +85,7 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     photos = facePhotos(UTKFACE_DIR!, 12, 40);
     shortVideo = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'short.mp4'), 2);
     longVideo = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'long.mp4'), 8);
-    server = await createServer({ port: 0, runsDir: work.dir, experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, log: (m) => logs.push(m) });
+    server = await createServer({ port: 0, runsDir: work.dir, experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, history: false, log: (m) => logs.push(m) });
     base = await server.listen();
     workers.push(...(await Promise.all([startWorker(redis.url), startWorker(redis.url)])));
   }, 180_000);
@@ -182,6 +182,32 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     const up = (await (await fetch(`${base}/api/health`)).json()) as Health;
     expect(up.queue.connected).toBe(true);
   }, 400_000);
+
+  it('keeps the history of checks in Redis: after a server restart it lists the check and answers the same photo from it', async () => {
+    const options = { port: 0, runsDir: join(work.dir, 'history-runs'), experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, log: (m: string) => logs.push(m) };
+    const photo = readFileSync(photos[5]!);
+    let historyServer = await createServer(options);
+    try {
+      let at = await historyServer.listen();
+      const health = (await (await fetch(`${at}/api/health`)).json()) as Health;
+      expect(health.history).toMatchObject({ enabled: true, store: 'redis', location: redis.url });
+      const first = (await (await postFile(`${at}/api/detect`, photo, 'newsroom.jpg', 'image/jpeg')).json()) as DetectResponse;
+      expect(first.check).toMatchObject({ fromHistory: false });
+      await historyServer.close();
+
+      historyServer = await createServer(options);
+      at = await historyServer.listen();
+      const list = (await (await fetch(`${at}/api/checks?q=newsroom`)).json()) as CheckList;
+      expect(list.checks.map((c) => c.id)).toEqual([first.check!.id]);
+      const before = doneCounts(workers).size;
+      const again = (await (await postFile(`${at}/api/detect`, photo, 'newsroom (2).jpg', 'image/jpeg')).json()) as DetectResponse;
+      expect(again.check).toEqual({ ...first.check, fromHistory: true });
+      expect(again.verdict).toBe(first.verdict);
+      expect(doneCounts(workers).size).toBe(before); // no worker ran it
+    } finally {
+      await historyServer.close();
+    }
+  }, 300_000);
 
   it('Ctrl-C of a worker finishes its job, then it exits 0', async () => {
     const worker = workers[0]!;
