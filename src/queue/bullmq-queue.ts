@@ -19,7 +19,7 @@ import type { ModelResults, ModelTask, TaskOf } from '../server/model-tasks.js';
 import { decodeResult, parseJobPayload } from './job-payload.js';
 import { redactUrl, type JobQueue, type JobRunOptions, type QueueHealth } from './job-queue.js';
 import { errorFromFailedReason } from './queue-errors.js';
-import { connectRedis, QUEUE_NAME } from './redis.js';
+import { connectRedis, QUEUE_NAME, REDIS_OPTIONS } from './redis.js';
 
 interface Awaited {
   kind: ModelTask['kind'];
@@ -39,23 +39,29 @@ export interface BullmqQueueOptions {
 
 export class BullmqJobQueue implements JobQueue {
   readonly mode = 'redis' as const;
-  private readonly connection: Redis;
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly awaited = new Map<string, Awaited>();
   private readonly poller: NodeJS.Timeout;
   private lastError: string | null = null;
   private closed = false;
+  /** Removals of cancelled jobs still under way: close() waits for them. */
+  private readonly removals = new Set<Promise<void>>();
+  /** Cancelled jobs that were removed from Redis before any worker started them. */
+  private removedBeforeStart = 0;
 
   private constructor(
     readonly url: string,
     private readonly options: BullmqQueueOptions,
+    /** A connection that has answered once (see connect()). */
+    private readonly connection: Redis,
   ) {
-    this.connection = connectRedis(url, (message) => (this.lastError = message));
+    this.connection.on('error', (error: Error) => (this.lastError = error.message.split('\n')[0]!));
     this.connection.on('ready', () => (this.lastError = null));
     this.queue = new Queue(QUEUE_NAME, { connection: this.connection });
     this.queue.on('error', () => undefined); // the connection's own handler records it
-    this.events = new QueueEvents(QUEUE_NAME, { connection: connectRedis(url, () => undefined) });
+    // Options, not a connection: QueueEvents would read through a copy of one and leave the original open.
+    this.events = new QueueEvents(QUEUE_NAME, { connection: { url, ...REDIS_OPTIONS } });
     this.events.on('error', () => undefined);
     this.events.on('progress', ({ jobId, data }) => {
       const progress = data as { done?: unknown; total?: unknown };
@@ -66,14 +72,29 @@ export class BullmqJobQueue implements JobQueue {
     this.poller = setInterval(() => void this.poll(), POLL_MS).unref();
   }
 
-  /** Connects to Redis and waits until it answers; a one-line error when it does not within 10 s. */
+  /**
+   * Connects to Redis and waits until it answers; a one-line error when it does not within 10 s.
+   * Redis is reached first with one plain connection: BullMQ's own objects, once made, cannot be
+   * closed until they have connected (their close() waits for it), so an unreachable Redis
+   * would keep the process alive.
+   */
   static async connect(url: string, options: BullmqQueueOptions = {}): Promise<BullmqJobQueue> {
-    const queue = new BullmqJobQueue(url, options);
-    try {
-      await Promise.race([
-        Promise.all([queue.queue.waitUntilReady(), queue.events.waitUntilReady()]),
-        new Promise((_, reject) => setTimeout(() => reject(new HttpError(503, `cannot reach Redis at ${redactUrl(url)}: ${queue.lastError ?? 'no answer in 10 s'}`)), 10_000).unref()),
+    let lastError: string | null = null;
+    const connection = connectRedis(url, (message) => (lastError = message));
+    const within10s = <T>(work: Promise<T>) =>
+      Promise.race([
+        work,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new HttpError(503, `cannot reach Redis at ${redactUrl(url)}: ${lastError ?? 'no answer in 10 s'}`)), 10_000).unref()),
       ]);
+    try {
+      await within10s(connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())));
+    } catch (error) {
+      connection.disconnect();
+      throw error;
+    }
+    const queue = new BullmqJobQueue(url, options, connection);
+    try {
+      await within10s(Promise.all([queue.queue.waitUntilReady(), queue.events.waitUntilReady()]));
     } catch (error) {
       await queue.close();
       throw error;
@@ -89,14 +110,13 @@ export class BullmqJobQueue implements JobQueue {
     const jobId = randomUUID();
     return new Promise<ModelResults[K]>((resolve, reject) => {
       this.awaited.set(jobId, { kind: task.kind, resolve: (r) => resolve(r as ModelResults[K]), reject, onProgress: options.onProgress });
-      signal?.addEventListener('abort', () => void this.cancel(jobId), { once: true });
       const keep = this.options.keepSeconds ?? 3600;
-      this.queue
-        .add(task.kind, payload, { jobId, attempts: 1, removeOnComplete: { age: keep, count: 1000 }, removeOnFail: { age: keep, count: 1000 } })
-        .catch((error: unknown) => {
-          this.awaited.delete(jobId);
-          reject(new HttpError(503, `could not queue the job in Redis at ${redactUrl(this.url)}: ${error instanceof Error ? error.message : String(error)}`, 'is redis-server running? try again once it is'));
-        });
+      const added = this.queue.add(task.kind, payload, { jobId, attempts: 1, removeOnComplete: { age: keep, count: 1000 }, removeOnFail: { age: keep, count: 1000 } });
+      signal?.addEventListener('abort', () => this.trackRemoval(this.cancel(jobId, added)), { once: true });
+      added.catch((error: unknown) => {
+        this.awaited.delete(jobId);
+        reject(new HttpError(503, `could not queue the job in Redis at ${redactUrl(this.url)}: ${error instanceof Error ? error.message : String(error)}`, 'is redis-server running? try again once it is'));
+      });
     });
   }
 
@@ -125,6 +145,7 @@ export class BullmqJobQueue implements JobQueue {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poller);
+    await Promise.allSettled([...this.removals]);
     for (const [jobId, awaited] of this.awaited) {
       this.awaited.delete(jobId);
       awaited.reject(new HttpError(503, 'the server is shutting down'));
@@ -133,13 +154,26 @@ export class BullmqJobQueue implements JobQueue {
     this.connection.disconnect();
   }
 
+  /** How many cancelled jobs were removed from Redis while still waiting (the others had started). */
+  get cancelledBeforeStart(): number {
+    return this.removedBeforeStart;
+  }
+
   /** A waiting job is removed from Redis; a running one runs on, and its result is dropped. */
-  private async cancel(jobId: string): Promise<void> {
+  private async cancel(jobId: string, added: Promise<unknown>): Promise<void> {
     const awaited = this.awaited.get(jobId);
     if (!awaited) return;
     this.awaited.delete(jobId);
     awaited.reject(new CancelledError('cancelled'));
-    await this.queue.remove(jobId).catch(() => undefined);
+    // A job cancelled while it is being added is removed once it is in Redis.
+    if ((await added.then(() => true, () => false)) === false) return;
+    // 1: removed; 0: a worker holds its lock (it runs on).
+    if ((await this.queue.remove(jobId).catch(() => 0)) === 1) this.removedBeforeStart++;
+  }
+
+  private trackRemoval(removal: Promise<void>): void {
+    this.removals.add(removal);
+    void removal.finally(() => this.removals.delete(removal));
   }
 
   private settle(jobId: string, outcome: 'completed' | 'failed', value: unknown): void {

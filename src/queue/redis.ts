@@ -1,5 +1,5 @@
 /** The Redis side shared by the server's queue and the workers. */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { UsageError } from '../errors.js';
 import { redactUrl } from './job-queue.js';
 
@@ -18,17 +18,20 @@ export function checkRedisUrl(url: string): string {
   return url;
 }
 
+/** Every connection's settings: retried for ever (BullMQ's blocking reads need maxRetriesPerRequest null), at most 2 s apart. */
+export const REDIS_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: null,
+  enableOfflineQueue: true,
+  retryStrategy: (times) => Math.min(2000, 100 * times),
+};
+
 /**
  * A connection that retries for ever (BullMQ needs maxRetriesPerRequest null for
  * its blocking reads) and reports each failure in one line through `onError`
  * instead of ioredis' unhandled-error stack traces.
  */
 export function connectRedis(url: string, onError: (message: string) => void): Redis {
-  const connection = new Redis(url, {
-    maxRetriesPerRequest: null,
-    enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(2000, 100 * times),
-  });
+  const connection = new Redis(url, REDIS_OPTIONS);
   connection.on('error', (error: Error) => onError(error.message.split('\n')[0]!));
   return connection;
 }
