@@ -23,6 +23,8 @@ export class ProgressBar {
         notTTYSchedule: 5000,
         etaBuffer: 20,
         fps: 5,
+        // Redrawn on every tick even when unchanged, so that it comes back after print() cleared it.
+        forceRedraw: true,
       },
       cliProgress.Presets.shades_classic,
     );
@@ -41,7 +43,14 @@ export class ProgressBar {
     this.bar.update(value, { rate, extra });
   }
 
+  /** Prints a line (results to stdout, notes to stderr) above the bar: on a terminal the bar is cleared first and redrawn under it. */
+  print(line: string, stream: NodeJS.WriteStream = process.stdout): void {
+    if (this.started && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    stream.write(line + '\n');
+  }
+
   stop(): void {
     if (this.started) this.bar.stop();
+    this.started = false;
   }
 }

@@ -125,6 +125,14 @@ export interface VideoDetection {
 
 export type Detection = ImageDetection | VideoDetection;
 
+/** A file that could not be checked (missing, corrupt, neither image nor video): its one line. */
+export interface FailedInput {
+  kind: 'error';
+  file: string;
+  verdict: 'error';
+  error: string;
+}
+
 export interface DetectOptions {
   /** Detector folder (from `fakeface detector train`); default: the shipped one when present. */
   detector?: string;

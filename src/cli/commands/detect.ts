@@ -1,22 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { KeyFrameKeeper, outputStem, writeImageAnnotation, writeVideoAnnotations } from '../../detect/annotate.js';
-import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo } from '../../detect/index.js';
+import { detectImage, detectVideo, sniffMedia, type Detection, type DetectOptions, type DetectorInfo, type FailedInput } from '../../detect/index.js';
 import { nonRegularFileProblem } from '../../data/regular-file.js';
 import { writeCheckReport } from '../../report/write-check-report.js';
 import { FakefaceError, MediaFileError, UsageError } from '../../errors.js';
 import { BUILT_IN_DETECTOR_NAME } from '../../models/builtin.js';
 import { builtInDetectorOrExplain } from '../builtin-choice.js';
+import { DETECTION_HEADER, detectionRow } from '../detection-rows.js';
 import { action, formatTable, info, reportError } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { cpuEngineOptions, engineOptions, withEngineOptions } from './engine-options.js';
-
-interface FailedInput {
-  kind: 'error';
-  file: string;
-  verdict: 'error';
-  error: string;
-}
 
 function positiveNumber(value: unknown, flag: string, integer: boolean): number {
   const n = Number(value);
@@ -38,27 +32,6 @@ async function outputFolder(dir: string | undefined, flag: string): Promise<stri
   return dir;
 }
 
-const pct = (p: number | null) => (p === null ? '-' : p.toFixed(3));
-
-/** One table row per input: what was found, the deciding p(fake), the verdict, and why. */
-function row(result: Detection | FailedInput): string[] {
-  if (result.kind === 'error') return [result.file, '-', '-', '-', 'error', result.error];
-  if (result.kind === 'image') {
-    const p = result.faces.length > 0 ? Math.max(...result.faces.map((f) => f.pFake)) : (result.wholeImage?.pFake ?? null);
-    const faces = result.faces.map((f, i) => `face ${i + 1}: ${f.pFake.toFixed(2)} ${f.verdict} at ${Math.round(f.box.x)},${Math.round(f.box.y)} ${Math.round(f.box.width)}x${Math.round(f.box.height)}`);
-    const detail = [result.reason?.message, result.note, faces.join('; ')].filter(Boolean).join(' ');
-    return [result.file, 'image', String(result.faces.length), pct(p), result.verdict, detail];
-  }
-  return [
-    result.file,
-    'video',
-    `${result.framesWithFaces}/${result.framesAnalysed} frames`,
-    pct(result.pFake),
-    result.verdict,
-    result.reason?.message ?? result.note ?? `${result.rule}; key frames at ${result.keyFrames.map((k) => `${result.frames[k]!.timeSeconds.toFixed(1)}s`).join(', ')}`,
-  ];
-}
-
 export function registerDetect(program: Command): void {
   const command = program
     .command('detect')
@@ -71,15 +44,18 @@ export function registerDetect(program: Command): void {
     .option('--frames <n>', 'video: analyse this many frames, spread evenly over it')
     .option('--annotate <dir>', 'write each image with boxes, verdicts and the region map (red: looks generated, blue: looks real) drawn, and for videos the key frames and a timeline (SVG)')
     .option('--report <dir>', 'write a shareable report of each file: <name>.report.html (one self-contained page: verdict in words, annotated picture, per-face scores and region maps, the detector and its measured limits, the file\'s SHA-256, size and time of check) and <name>.report.png (the annotated picture; for a video its most suspicious frame)')
-    .option('--json', 'print JSON ({detector, results: [...]}) instead of a table');
+    .option('--json', 'print JSON ({detector, results: [...]}) instead of a table; with --queue, one JSON line per file as it finishes')
+    .option('--queue <url>', 'check the files (folders: recursively) on `fakeface worker` processes through Redis (redis://host:6379), printing each result as it finishes; the workers open the files at the same absolute paths, so they must see them there (same machine, or a shared folder mounted at the same path)');
   withEngineOptions(command);
   command.addHelpText(
     'after',
-    '\nExamples:\n  fakeface detect photo.jpg\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n  fakeface detect photo.jpg clip.mp4 --report reports/\n',
+    '\nExamples:\n  fakeface detect photo.jpg\n  fakeface detect photo.jpg group.png clip.mp4 --detector detectors/d1\n  fakeface detect clip.mp4 --detector detectors/d1 --fps 4 --annotate out/ --json\n  fakeface detect photo.jpg --run runs/dcgan64\n  fakeface detect photo.jpg clip.mp4 --report reports/\n  fakeface detect --queue redis://127.0.0.1:6379 /shared/photos/ --json\n',
   );
   command.action(
     action(async (files: string[], opts: Record<string, unknown>) => {
       if (opts.detector && opts.run) throw new UsageError('give --detector or --run, not both');
+      // Loaded only here: BullMQ and ioredis stay out of every other start.
+      if (opts.queue !== undefined) return (await import('./detect-queue.js')).detectOnQueue(files, opts);
       const annotateDir = await outputFolder(opts.annotate as string | undefined, '--annotate');
       const reportDir = await outputFolder(opts.report as string | undefined, '--report');
       if (!opts.detector && !opts.run) opts.detector = builtInDetectorOrExplain();
@@ -146,7 +122,7 @@ export function registerDetect(program: Command): void {
       } else {
         if (detector) info(`fakeface: ${detector.name}; p(fake) >= ${detector.threshold.toFixed(3)} is called fake`);
         if (detector?.about) info(`fakeface: measured on outside data: ${detector.about.outsideResults}`);
-        process.stdout.write(formatTable(['file', 'kind', 'faces', 'p(fake)', 'verdict', 'detail'], results.map(row)) + '\n');
+        process.stdout.write(formatTable(DETECTION_HEADER, results.map(detectionRow)) + '\n');
       }
       return failed > 0 ? 1 : 0;
     }),
