@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDetect } from './commands/detect.js';
 import { registerDetector } from './commands/detector.js';
+import { registerEngine } from './commands/engine.js';
 import { registerEval } from './commands/eval.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerExport } from './commands/export.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerServe(program);
   registerWorker(program);
+  registerEngine(program);
   for (const command of program.commands) command.configureOutput(program.configureOutput()).exitOverride();
   return program.exitOverride();
 }

@@ -12,6 +12,9 @@
  * `npm run build:native` (scripts/build-native.mjs) when libopenblas-dev is present,
  * and everything here degrades to `false` / `null` without it.
  *
+ * Before the addon loads, openblas-setup.ts picks OpenBLAS' kernels for this CPU
+ * (OPENBLAS_CORETYPE) and checks them after.
+ *
  * Environment: FAKEFACE_NO_NATIVE=1 pretends the addon is absent (for comparisons).
  */
 import { existsSync } from 'node:fs';
@@ -34,6 +37,7 @@ import {
 } from './native-kernels-common.js';
 import { CONV_KERNELS } from './native-kernels-conv.js';
 import { ELEMENTWISE_KERNELS } from './native-kernels-elementwise.js';
+import { prepareOpenBlasCore, verifyLoadedCore } from './openblas-setup.js';
 
 export type { NativeKernelGroup } from './native-kernels-common.js';
 
@@ -106,11 +110,15 @@ export function loadNativeAddon(): NativeAddon | null {
   for (let up = 0; up < 4; up++, dir = dirname(dir)) {
     const candidate = join(dir, ADDON_FILE);
     if (!existsSync(candidate)) continue;
+    // OpenBLAS picks its kernels when it loads: choose them first (openblas-setup.ts).
+    prepareOpenBlasCore(candidate);
     try {
       addon = require(candidate) as NativeAddon;
     } catch {
       addon = null; // e.g. libopenblas.so.0 removed after the build
     }
+    // Wrong products are worse than slow ones: without a passing check, no native kernels.
+    if (addon && verifyLoadedCore(addon, candidate).check?.ok === false) addon = null;
     break;
   }
   return addon;
