@@ -4,10 +4,9 @@
  * one). The server is the library's createServer (no models in this process: it
  * has none to run); the workers are the real CLI, so they can be killed.
  *
- * The issue asks for 60 mixed jobs on 3 workers. This machine has 2 shared cores
- * and each worker loads its own models (~400 MB, ~15 s to start), so the run here
- * is scaled down to 2 workers and 15 mixed jobs (12 photos, 2 videos, 1 corrupt
- * photo) plus one malformed payload, then the kill -9 and Redis restart cases.
+ * As the issue asks: 3 workers and 60 mixed jobs (20 photos, 2 videos, 36
+ * generations, 1 corrupt photo, 1 malformed payload), each answered exactly once;
+ * then the kill -9, Redis restart, history and Ctrl-C cases.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -82,12 +81,12 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
 
   beforeAll(async () => {
     redis = await startRedis(await freePort(), work.dir);
-    photos = facePhotos(UTKFACE_DIR!, 12, 40);
+    photos = facePhotos(UTKFACE_DIR!, 20, 40);
     shortVideo = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'short.mp4'), 2);
     longVideo = makeFaceVideo(UTKFACE_DIR!, join(work.dir, 'long.mp4'), 8);
     server = await createServer({ port: 0, runsDir: work.dir, experimentsDir: work.dir, queue: redis.url, tmpDir: work.dir, history: false, log: (m) => logs.push(m) });
     base = await server.listen();
-    workers.push(...(await Promise.all([startWorker(redis.url), startWorker(redis.url)])));
+    workers.push(...(await Promise.all([startWorker(redis.url), startWorker(redis.url), startWorker(redis.url)])));
   }, 180_000);
 
   afterAll(async () => {
@@ -99,21 +98,28 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
 
   it('health shows the Redis queue, its depth and the workers; the server runs no models', async () => {
     const health = (await (await fetch(`${base}/api/health`)).json()) as Health;
-    expect(health.queue).toMatchObject({ mode: 'redis', url: redis.url, connected: true, workers: 2, error: null });
+    expect(health.queue).toMatchObject({ mode: 'redis', url: redis.url, connected: true, workers: 3, error: null });
     expect(health.engine).toMatch(/models run on fakeface workers/);
     expect(typeof health.queue.waiting).toBe('number');
   });
 
-  it('answers every one of 15 mixed jobs exactly once; a corrupt photo and a malformed payload fail alone with their message', async () => {
-    const imageAnswers = photos.map((photo) => postFile(`${base}/api/detect`, readFileSync(photo), photo.split('/').pop()!, 'image/jpeg'));
-    const poisoned = postFile(`${base}/api/detect`, await truncatedJpeg(), 'broken.jpg', 'image/jpeg');
-    const videoAnswers = [shortVideo, shortVideo].map((v, i) => postFile(`${base}/api/detect`, readFileSync(v), `clip${i}.mp4`, 'video/mp4'));
+  it('answers every one of 60 mixed jobs exactly once (photos, videos, generations); a corrupt photo and a malformed payload fail alone with their message', async () => {
     // A malformed job put straight into Redis (as a buggy or hostile producer would): it fails, and nothing else does.
     const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url } });
     const events = new QueueEvents(QUEUE_NAME, { connection: { url: redis.url } });
     await events.waitUntilReady();
     const malformed = await queue.add('detect-image', { kind: 'detect-image', file: 'relative/path.jpg', opts: {} }, { jobId: 'malformed-1' });
-    await expect(malformed.waitUntilFinished(events, 120_000)).rejects.toThrow(/invalid job: file must be an absolute path/);
+    const malformedOutcome = malformed.waitUntilFinished(events, 300_000).then(
+      () => 'finished',
+      (error: Error) => error.message,
+    );
+    const imageAnswers = photos.map((photo) => postFile(`${base}/api/detect`, readFileSync(photo), photo.split('/').pop()!, 'image/jpeg'));
+    const poisoned = postFile(`${base}/api/detect`, await truncatedJpeg(), 'broken.jpg', 'image/jpeg');
+    const videoAnswers = [shortVideo, shortVideo].map((v, i) => postFile(`${base}/api/detect`, readFileSync(v), `clip${i}.mp4`, 'video/mp4'));
+    const generated = Array.from({ length: 36 }, (_, seed) =>
+      fetch(`${base}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count: 4, seed }) }),
+    );
+    expect(await malformedOutcome).toMatch(/invalid job: file must be an absolute path/);
     await Promise.all([queue.close(), events.close()]);
 
     const images = await Promise.all(imageAnswers);
@@ -121,6 +127,11 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     const results = (await Promise.all(images.map((r) => r.json()))) as ImageDetection[];
     expect(results.map((r) => r.file).sort()).toEqual(photos.map((p) => p.split('/').pop()).sort());
     for (const result of results) expect(['fake', 'real', 'uncertain']).toContain(result.verdict);
+
+    const grids = await Promise.all(generated);
+    for (const grid of grids) expect(grid.headers.get('content-type'), `generate: ${grid.status}`).toBe('image/png');
+    const pngs = await Promise.all(grids.map(async (g) => Buffer.from(await g.arrayBuffer()).toString('base64')));
+    expect(new Set(pngs).size).toBe(36); // each seed its own faces
 
     const broken = await poisoned;
     expect(broken.status).toBe(422);
@@ -136,11 +147,11 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     const thumb = await fetch(`${base}${jobs[0]!.keyFrames[0]!.url}`);
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
 
-    // Exactly once: 15 jobs + the malformed one, each run by one worker, one time.
+    // Exactly once: 59 jobs + the malformed one, each run by one worker, one time.
     const counts = doneCounts(workers);
-    expect(counts.size).toBe(16);
+    expect(counts.size).toBe(60);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
-    expect(workers.every((w) => /\) done in/.test(w.stderr))).toBe(true); // both workers took work
+    expect(workers.every((w) => /\) done in/.test(w.stderr))).toBe(true); // every worker took work
   }, 400_000);
 
   it('kill -9 of the worker running a video: the video completes on the other worker', async () => {
@@ -155,9 +166,8 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     const finished = await finishedJob(base, job.id, 240_000);
     expect(finished.status).toBe('done');
     expect(finished.result?.frames.length).toBe(16);
-    const survivor = workers.find((w) => w !== victim)!;
-    expect(survivor.stderr).toMatch(/\(analyse-video\) done/);
-    // Back to two workers for what follows.
+    expect(workers.filter((w) => w !== victim).some((w) => /\(analyse-video\) done/.test(w.stderr))).toBe(true);
+    // Back to three workers for what follows.
     workers.splice(workers.indexOf(victim!), 1, await startWorker(redis.url));
   }, 400_000);
 
@@ -210,10 +220,9 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
   }, 300_000);
 
   it('Ctrl-C of a worker finishes its job, then it exits 0', async () => {
-    const worker = workers[0]!;
-    const other = workers[1]!;
-    other.child.kill('SIGKILL'); // so the video goes to `worker`
-    await other.exited;
+    const [worker, ...others] = workers as [TestWorker, ...TestWorker[]];
+    for (const other of others) other.child.kill('SIGKILL'); // so the video goes to `worker`
+    await Promise.all(others.map((other) => other.exited));
     const { job } = (await (await postFile(`${base}/api/detect`, readFileSync(shortVideo), 'graceful.mp4', 'video/mp4')).json()) as JobAccepted;
     await waitFor('the video to start', async () => ((await (await fetch(`${base}/api/jobs/${job.id}`)).json()) as Job).progress.done > 0, 120_000);
     worker.child.kill('SIGINT');
