@@ -219,6 +219,17 @@ describe.skipIf(skip !== null)('jobs on a Redis queue (BullMQ) with fakeface wor
     }
   }, 300_000);
 
+  it('DELETE of a video a worker is running: the job is cancelled, and the worker stops it within seconds', async () => {
+    const before = workers.map((w) => w.stderr.length);
+    const { job } = (await (await postFile(`${base}/api/detect`, readFileSync(longVideo), 'to-cancel.mp4', 'video/mp4')).json()) as JobAccepted;
+    await waitFor('the video to start', async () => ((await (await fetch(`${base}/api/jobs/${job.id}`)).json()) as Job).progress.done > 0, 120_000);
+    const stopped = (await (await fetch(`${base}/api/jobs/${job.id}`, { method: 'DELETE' })).json()) as Job;
+    expect(stopped.status).toBe('cancelled');
+    const since = () => workers.map((w, i) => w.stderr.slice(before[i] ?? 0)).join('');
+    await waitFor('the worker to stop the video', async () => /\(analyse-video\) failed: [^\n]*cancel/i.test(since()), 15_000);
+    expect(since()).not.toMatch(/\(analyse-video\) done/);
+  }, 200_000);
+
   it('Ctrl-C of a worker finishes its job, then it exits 0', async () => {
     const [worker, ...others] = workers as [TestWorker, ...TestWorker[]];
     for (const other of others) other.child.kill('SIGKILL'); // so the video goes to `worker`

@@ -19,7 +19,7 @@ import type { ModelResults, ModelTask, TaskOf } from '../server/model-tasks.js';
 import { decodeResult, parseJobPayload } from './job-payload.js';
 import { redactUrl, type JobQueue, type JobRunOptions, type QueueHealth } from './job-queue.js';
 import { errorFromFailedReason } from './queue-errors.js';
-import { connectRedis, QUEUE_NAME, REDIS_OPTIONS } from './redis.js';
+import { CANCEL_CHANNEL, connectRedis, QUEUE_NAME, REDIS_OPTIONS } from './redis.js';
 
 interface Awaited {
   kind: ModelTask['kind'];
@@ -159,7 +159,7 @@ export class BullmqJobQueue implements JobQueue {
     return this.removedBeforeStart;
   }
 
-  /** A waiting job is removed from Redis; a running one runs on, and its result is dropped. */
+  /** A waiting job is removed from Redis; a running one is stopped by the worker that holds it (CANCEL_CHANNEL). */
   private async cancel(jobId: string, added: Promise<unknown>): Promise<void> {
     const awaited = this.awaited.get(jobId);
     if (!awaited) return;
@@ -167,8 +167,9 @@ export class BullmqJobQueue implements JobQueue {
     awaited.reject(new CancelledError('cancelled'));
     // A job cancelled while it is being added is removed once it is in Redis.
     if ((await added.then(() => true, () => false)) === false) return;
-    // 1: removed; 0: a worker holds its lock (it runs on).
+    // 1: removed; 0: a worker holds its lock: it is asked to stop the job (its model task is cancelled there).
     if ((await this.queue.remove(jobId).catch(() => 0)) === 1) this.removedBeforeStart++;
+    else await this.connection.publish(CANCEL_CHANNEL, jobId).catch(() => undefined);
   }
 
   private trackRemoval(removal: Promise<void>): void {

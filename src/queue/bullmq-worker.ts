@@ -21,7 +21,7 @@ import { ModelPool } from '../server/model-pool.js';
 import { encodeResult, parseJobPayload } from './job-payload.js';
 import { redactUrl } from './job-queue.js';
 import { failedReasonOf } from './queue-errors.js';
-import { connectRedis, QUEUE_NAME } from './redis.js';
+import { CANCEL_CHANNEL, connectRedis, QUEUE_NAME } from './redis.js';
 
 export interface QueueWorkerOptions {
   url: string;
@@ -71,13 +71,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   });
   const worker = new Worker(
     QUEUE_NAME,
-    async (job, token) => {
+    async (job, token, signal) => {
       const began = performance.now();
       held.set(job, token);
       options.onStart?.({ id: job.id ?? '?', kind: String(job.name) });
       try {
         const task = parseJobPayload(job.data);
         const result = await pool.run(task, {
+          signal,
           onProgress: (done, total) => void job.updateProgress({ done, total }).catch(() => undefined),
         });
         options.onJob?.({ id: job.id ?? '?', kind: task.kind, ms: performance.now() - began, error: null });
@@ -94,6 +95,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   );
   worker.on('error', () => undefined); // connection errors: logged once above
   await worker.waitUntilReady();
+  // A server cancelling a job this worker runs (DELETE /api/jobs/:id) says so on CANCEL_CHANNEL; the job's model task is stopped.
+  const cancels = connectRedis(options.url, () => undefined);
+  cancels.on('message', (_channel: string, jobId: string) => {
+    if ([...held.keys()].some((job) => job.id === jobId)) worker.cancelJob(jobId, 'cancelled by the server');
+  });
+  await cancels.subscribe(CANCEL_CHANNEL);
   let closing: Promise<void> | undefined;
   return {
     engine,
@@ -109,12 +116,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         await Promise.allSettled(handBack.map(([job, token]) => job.moveToWait(token)));
         await worker.close(true);
         await pool.close();
+        cancels.disconnect();
         connection.disconnect();
         return;
       }
       closing ??= (async () => {
         await worker.close();
         await pool.close();
+        cancels.disconnect();
         connection.disconnect();
       })();
       return closing;

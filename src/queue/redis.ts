@@ -6,6 +6,9 @@ import { redactUrl } from './job-queue.js';
 /** The BullMQ queue every server and worker of one deployment share. */
 export const QUEUE_NAME = 'fakeface-jobs';
 
+/** Pub/sub channel on which a server asks the worker holding a job to stop it (the message is the job id). */
+export const CANCEL_CHANNEL = `${QUEUE_NAME}:cancel`;
+
 /** `--queue` must be a redis:// (or rediss://) URL. */
 export function checkRedisUrl(url: string): string {
   let parsed: URL;

@@ -12,7 +12,7 @@
  * same path (one machine, or a folder shared at the same mount point). A file that
  * cannot be read here, or whose job fails, is one FailedInput; the others go on.
  * Aborting `signal` cancels the jobs not yet finished: those still waiting are
- * removed from Redis, those running finish and their results are dropped.
+ * removed from Redis, those running are stopped by their workers (CANCEL_CHANNEL).
  */
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
