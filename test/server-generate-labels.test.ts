@@ -3,22 +3,21 @@
  * real server on an ephemeral port, with real tiny runs (one conditional, one not)
  * trained here on UTKFace photos.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunList } from '../src/server/api-types.js';
 import { parseConditionRequest } from '../src/data/conditions.js';
 import { initEngine } from '../src/engine/index.js';
 import { generateFromRun } from '../src/generate/index.js';
-import { createServer, OPENAPI_FILE, type FakefaceServer } from '../src/server/index.js';
+import { createServer, type FakefaceServer } from '../src/server/index.js';
 import { renderGridPng } from '../src/train/samples.js';
 import { train } from '../src/train/train.js';
 import { tileGrid, encodePng } from '../src/data/index.js';
 import { exportModel } from '../src/export/index.js';
 import { BUILT_IN_CONDITIONAL_GENERATOR_NAME, DEFAULT_GENERATOR_NAME } from '../src/models/builtin.js';
 import { UTKFACE_DIR, UTKFACE_MISSING, tempFolder } from './helpers/data.js';
+import { documented } from './helpers/openapi.js';
 
 const work = tempFolder('fakeface-server-labels-');
 if (!UTKFACE_DIR) console.warn(UTKFACE_MISSING);
@@ -33,8 +32,6 @@ async function expectError(response: Response, status: number, message: RegExp):
   expect(text).not.toMatch(/\n\s+at |node:internal|\.ts:\d+/);
 }
 
-const openapi = new Ajv2020({ strict: false, allErrors: true }).addSchema({ ...JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')), $id: 'openapi.json' });
-const documented = (name: string, value: unknown) => openapi.getSchema(`openapi.json#/components/schemas/${name}`)!(value);
 
 (UTKFACE_DIR ? describe : describe.skip)('POST /api/generate with labels', () => {
   let server: FakefaceServer;

@@ -6,19 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckList, CheckRecord, DetectResponse, Health, Job, JobAccepted } from '../src/server/api-types.js';
-import { createServer, OPENAPI_FILE, type FakefaceServer } from '../src/server/index.js';
+import { createServer, type FakefaceServer } from '../src/server/index.js';
+import { documented } from './helpers/openapi.js';
 import { syntheticJpeg, tempFolder, UTKFACE_DIR, UTKFACE_MISSING } from './helpers/data.js';
 import { FFMPEG, FFMPEG_MISSING, detectionModule, facePhotos, makeFaceVideo, postFile } from './helpers/server.js';
-
-const openapi = new Ajv2020({ strict: false, allErrors: true }).addSchema({ ...JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')), $id: 'openapi.json' });
-/** Whether `value` is what openapi.json says the schema `name` is; the errors when not. */
-function documented(name: string, value: unknown): unknown {
-  const check = openapi.getSchema(`openapi.json#/components/schemas/${name}`)!;
-  return check(value) ? true : check.errors;
-}
 
 const detection = await detectionModule();
 if (!detection.available) console.warn(`skipping the history tests: ${detection.reason}`);

@@ -113,8 +113,7 @@ export class JobStore {
     job.startedAt = job.createdAt;
     this.complete(record, outcome);
     this.jobs.set(id, record);
-    record.finishedAtMs = Date.now();
-    job.finishedAt = new Date().toISOString();
+    this.finish(record);
     settle();
     return job;
   }

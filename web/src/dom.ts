@@ -41,6 +41,9 @@ export const uid = (prefix: string) => `${prefix}-${++idCounter}`;
 
 export const percent = (p: number, digits = 0) => `${(p * 100).toFixed(digits)}%`;
 
+/** A moment (ISO 8601) in the reader's own words, e.g. "Dec 7, 2026, 10:01 AM". */
+export const formatWhen = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;

@@ -4,7 +4,7 @@
  */
 import type { CheckRef, DetectorInfo, FaceResult, ImageDetection, Verdict } from '../api.js';
 import type { UncertainReason } from '../../../src/detect/types.js';
-import { h, percent, uid } from '../dom.js';
+import { formatWhen, h, percent, uid } from '../dom.js';
 import { aboutDetector, howToRead, plainExplanation, VERDICT_TEXT } from '../../../src/report/verdict-words.js';
 
 export interface VerdictCardInput {
@@ -113,8 +113,6 @@ export function facesTable(faces: FaceResult[]): HTMLElement {
   return h('div', { class: 'table-scroll' }, table);
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
 /** Where the answer sits in History: remembered now, or given back from an earlier check of the same file. */
 function historyNote(check: CheckRef): HTMLElement {
   const link = h('a', { href: `#/history/${check.id}` }, 'History');
@@ -123,7 +121,7 @@ function historyNote(check: CheckRef): HTMLElement {
       'p',
       { class: 'history-note from-history', 'data-testid': 'history-note', 'data-from-history': 'true' },
       h('strong', {}, 'Checked before. '),
-      `This exact file was checked on ${when(check.checkedAt)}; this is that answer, not a new analysis. See it in `,
+      `This exact file was checked on ${formatWhen(check.checkedAt)}; this is that answer, not a new analysis. See it in `,
       link,
       '.',
     );

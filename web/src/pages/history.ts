@@ -4,13 +4,11 @@
  * re-opens with its verdict card, faces and details (#/history/<id>).
  */
 import { getJson, RequestError, type CheckList, type CheckRecord, type CheckSummary, type ImageDetection, type VideoDetection } from '../api.js';
-import { clear, formatBytes, formatTime, h, percent, uid } from '../dom.js';
+import { clear, formatBytes, formatTime, formatWhen, h, percent, uid } from '../dom.js';
 import { VERDICT_TEXT } from '../../../src/report/verdict-words.js';
 import { facesTable, technicalDetails, verdictCard } from './check-verdict.js';
 
 const PAGE_SIZE = 25;
-
-const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export function renderHistory(root: HTMLElement, params: string[]): () => void {
   let live = true;
@@ -114,7 +112,7 @@ function checksTable(checks: CheckSummary[]): HTMLElement {
         h(
           'tr',
           { 'data-check': check.id, 'data-verdict': check.verdict },
-          h('td', {}, when(check.checkedAt)),
+          h('td', {}, formatWhen(check.checkedAt)),
           h('td', { class: 'file-name' }, h('a', { href: `#/history/${check.id}`, 'data-testid': 'history-open' }, check.file), check.kind === 'video' ? ' (video)' : ''),
           h('td', {}, h('span', { class: `badge badge-${check.verdict}` }, VERDICT_TEXT[check.verdict])),
           h('td', {}, check.confidence === null ? '–' : percent(check.confidence)),
@@ -146,7 +144,7 @@ async function showCheck(root: HTMLElement, id: string, live: () => boolean): Pr
   const facts = h(
     'dl',
     { class: 'facts', 'data-testid': 'check-facts' },
-    h('dt', {}, 'Checked'), h('dd', {}, when(record.checkedAt)),
+    h('dt', {}, 'Checked'), h('dd', {}, formatWhen(record.checkedAt)),
     h('dt', {}, 'Size'), h('dd', {}, formatBytes(record.bytes)),
     h('dt', {}, 'Fingerprint (sha256)'), h('dd', {}, h('code', { class: 'fingerprint', 'data-testid': 'check-sha256' }, record.sha256)),
     ...(result.kind === 'image'
