@@ -3,10 +3,16 @@
   # batch-norm and im2col convolution kernels of the tfjs cpu backend, working on
   # the Float32Array memory of its tensors.
   # Built by scripts/build-native.mjs; optional (the JS side falls back when absent).
+  # fakeface_dnnl.c: the convolutions through oneDNN 2.x, compiled in only where its
+  # headers are (libdnnl-dev); the library itself is dlopen-ed at run time, so the
+  # addon never links it and loads (falling back to im2col + sgemm) without it.
+  "variables": {
+    "have_dnnl": "<!(node -p \"['/usr/include/oneapi/dnnl/dnnl.h','/usr/local/include/oneapi/dnnl/dnnl.h'].some(f=>require('fs').existsSync(f))&&process.env.FAKEFACE_NO_DNNL_BUILD!=='1'?1:0\")"
+  },
   "targets": [
     {
       "target_name": "fakeface_blas",
-      "sources": ["fakeface_blas.c", "fakeface_kernels.c"],
+      "sources": ["fakeface_blas.c", "fakeface_kernels.c", "fakeface_dnnl.c"],
       # -ffp-contract=off: no FMA contraction, so the Adam and bias/activation loops
       # round every operation like tfjs' cpu kernels (bit-equal results).
       # -fno-math-errno: lets sqrtf vectorise. -fno-trapping-math: lets select-style
@@ -15,6 +21,10 @@
       "cflags!": ["-O2"],
       "libraries": ["-lopenblas", "-lpthread", "-lm"],
       "conditions": [
+        ["have_dnnl==1", {
+          "defines": ["FF_HAVE_DNNL"],
+          "libraries": ["-ldl"]
+        }],
         ["OS=='mac'", {
           "xcode_settings": {
             "OTHER_CFLAGS": ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]

@@ -507,5 +507,6 @@ NAPI_MODULE_INIT() {
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;
   if (!ff_define_kernels(env, exports)) return NULL;
+  if (!ff_define_dnnl(env, exports)) return NULL;
   return exports;
 }

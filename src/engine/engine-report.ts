@@ -1,9 +1,10 @@
 /**
  * What `fakeface engine` shows: the CPU, the vector features that decide OpenBLAS' speed,
- * the OpenBLAS core in use and why (openblas-setup.ts), and a measured sgemm rate.
+ * the OpenBLAS core in use and why (openblas-setup.ts), whether the convolutions run on
+ * oneDNN (and which), and a measured sgemm rate.
  */
 import { readCpuFacts, vectorFeatures, type CpuVendor } from './cpu-features.js';
-import { loadNativeAddon, nativeBlasInfo } from './native.js';
+import { loadNativeAddon, nativeBlasInfo, oneDnnStatus } from './native.js';
 import { openBlasCoreStatus, type OpenBlasCoreStatus } from './openblas-setup.js';
 
 export interface CpuEngineReport {
@@ -12,13 +13,24 @@ export interface CpuEngineReport {
   blas: string | null;
   /** The core decision and its checks, or null without the addon. */
   core: OpenBlasCoreStatus | null;
+  /** oneDNN for the convolutions (version, ISA, engine in effect), or null without the addon. */
+  oneDnn: ReturnType<typeof oneDnnStatus>;
 }
 
 export function describeCpuEngine(): CpuEngineReport {
   const facts = readCpuFacts();
   const cpu = facts && { modelName: facts.modelName, vendor: facts.vendor, family: facts.family, model: facts.model, features: vectorFeatures(facts) };
   const blas = nativeBlasInfo(); // loads the addon, which decides and checks the core
-  return { cpu, blas, core: blas ? openBlasCoreStatus() ?? null : null };
+  return { cpu, blas, core: blas ? openBlasCoreStatus() ?? null : null, oneDnn: blas ? oneDnnStatus() : null };
+}
+
+/** The `onednn:` line of `fakeface engine`. */
+export function describeOneDnn(status: ReturnType<typeof oneDnnStatus>): string {
+  if (!status) return 'not used (native addon not built)';
+  const engines = { auto: 'per shape, whichever measures faster than im2col + sgemm', onednn: 'forced', im2col: 'off: im2col + sgemm (FAKEFACE_CONV / FAKEFACE_NO_DNNL)' };
+  if (!status.available) return `not used: ${status.reason ?? 'unavailable'}; convolutions run as im2col + sgemm`;
+  const what = `oneDNN ${status.version} (${status.isa}, ${status.runtime})`;
+  return status.engine === 'im2col' ? `${what}, ${engines.im2col}` : `${what} for the convolutions (${engines[status.engine]})`;
 }
 
 export interface SgemmRate {

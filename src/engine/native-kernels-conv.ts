@@ -1,12 +1,20 @@
 /**
  * Native 2-D convolutions for the tfjs cpu backend: Conv2D, FusedConv2D,
  * Conv2DBackpropInput (also conv2dTranspose's forward pass) and
- * Conv2DBackpropFilter, as im2col / col2im + OpenBLAS sgemm
- * (native/fakeface_kernels.c), writing straight into the output tensor; the patch
- * matrix lives in a scratch buffer the addon keeps between calls. NHWC, dilation 1,
- * float32, any strides and 'same' / 'valid' / explicit / numeric padding;
- * everything else (NCHW, dilations, other dtypes) falls back to the JS kernel.
- * Results equal the JS kernels' up to float rounding (sgemm sums in another order).
+ * Conv2DBackpropFilter, writing straight into the output tensor. Two engines:
+ * oneDNN (native/fakeface_dnnl.c, where the addon was built with libdnnl-dev and
+ * libdnnl.so.2 loads; its kernels are picked for the CPU at run time) and im2col /
+ * col2im + OpenBLAS sgemm (native/fakeface_kernels.c; the patch matrix lives in a
+ * scratch buffer the addon keeps between calls). NHWC, dilation 1, float32, any
+ * strides and 'same' / 'valid' / explicit / numeric padding; everything else (NCHW,
+ * dilations, other dtypes) falls back to the JS kernel. Results equal the JS
+ * kernels' up to float rounding (sums in another order).
+ *
+ * Which engine (setConvEngine, FAKEFACE_CONV=auto|onednn|im2col, FAKEFACE_NO_DNNL=1
+ * for im2col): `auto` (the default) times both on the first calls of each shape and
+ * keeps the faster: on a 2-core AVX2 machine oneDNN 2.6 is not faster on every layer
+ * (and is far slower on some, e.g. the 3-channel input gradient), on AVX-512 / AMX
+ * machines it is expected to be.
  * Registered by native.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -65,6 +73,95 @@ function geometry(info: Conv2DInfo): Float64Array {
   ]);
 }
 
+/** Which code runs the convolutions: oneDNN, im2col + sgemm, or per shape whichever measured faster. */
+export type ConvEngine = 'auto' | 'onednn' | 'im2col';
+const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onednn', 'im2col'];
+
+function engineFromEnv(): ConvEngine {
+  if (process.env.FAKEFACE_NO_DNNL === '1') return 'im2col';
+  const requested = process.env.FAKEFACE_CONV as ConvEngine | undefined;
+  return requested && CONV_ENGINES.includes(requested) ? requested : 'auto';
+}
+
+let convEngine: ConvEngine = engineFromEnv();
+
+/** One shape's timings under `auto`: oneDNN's and im2col's best call, and the choice once both are in. */
+interface ShapeTuning {
+  mode: number;
+  geometry: number[];
+  calls: number;
+  onednnMs: number;
+  im2colMs: number;
+  choice: 'onednn' | 'im2col' | null;
+  impl: string | null;
+}
+const tuning = new Map<string, ShapeTuning>();
+const engineCounts = { onednn: 0, im2col: 0 };
+
+/** Calls of a new shape under `auto`: one to build oneDNN's primitive, then timed ones of each engine. */
+const UNTIMED_CALLS = 1;
+const TIMED_CALLS = 2;
+
+/**
+ * Sets the convolutions' engine for what runs next (any unknown name throws).
+ * `onednn` falls back to im2col where oneDNN is absent or declines a shape.
+ */
+export function setConvEngine(engine: ConvEngine): void {
+  if (!CONV_ENGINES.includes(engine)) throw new RangeError(`unknown convolution engine "${String(engine)}": use ${CONV_ENGINES.join(', ')}`);
+  convEngine = engine;
+  tuning.clear();
+}
+
+export function getConvEngine(): ConvEngine {
+  return convEngine;
+}
+
+export interface ConvEngineStats {
+  engine: ConvEngine;
+  /** Native convolution calls each engine ran. */
+  onednn: number;
+  im2col: number;
+  /** Under `auto`: per shape seen, the best time of each engine and the choice. */
+  shapes: Array<Omit<ShapeTuning, 'calls'>>;
+}
+
+export function convEngineStats(): ConvEngineStats {
+  return { engine: convEngine, ...engineCounts, shapes: [...tuning.values()].map(({ calls: _calls, ...shape }) => ({ ...shape })) };
+}
+
+/** out = conv2d(mode, a, b) on the engine this shape runs on. */
+function convolve(native: NativeAddon, mode: number, a: Float32Array, b: Float32Array, out: Float32Array, info: Conv2DInfo): void {
+  const g = geometry(info);
+  const im2col = () => (native.conv2d(mode, a, b, out, g), engineCounts.im2col++);
+  const onednn = () => Boolean(native.dnnlConv2d?.(mode, a, b, out, g)) && (engineCounts.onednn++, true);
+  if (convEngine === 'im2col' || !native.dnnlConv2d) return void im2col();
+  if (convEngine === 'onednn') return void (onednn() || im2col());
+
+  const key = `${mode}:${g.join(',')}`;
+  let shape = tuning.get(key);
+  if (!shape) {
+    shape = { mode, geometry: [...g], calls: 0, onednnMs: Infinity, im2colMs: Infinity, choice: null, impl: null };
+    tuning.set(key, shape);
+  }
+  if (shape.choice === 'onednn') return void (onednn() || im2col());
+  if (shape.choice === 'im2col') return void im2col();
+  const call = shape.calls++;
+  if (call < UNTIMED_CALLS) {
+    if (!onednn()) (shape.choice = 'im2col'), im2col();
+    else shape.impl = native.dnnlConvImpl?.(mode, g) ?? null;
+    return;
+  }
+  const started = performance.now();
+  if (call < UNTIMED_CALLS + TIMED_CALLS) {
+    if (!onednn()) return void ((shape.choice = 'im2col'), im2col());
+    shape.onednnMs = Math.min(shape.onednnMs, performance.now() - started);
+    return;
+  }
+  im2col();
+  shape.im2colMs = Math.min(shape.im2colMs, performance.now() - started);
+  if (call + 1 >= UNTIMED_CALLS + 2 * TIMED_CALLS) shape.choice = shape.onednnMs < shape.im2colMs ? 'onednn' : 'im2col';
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** y = conv2d(x, filter) into a new Float32Array, or null to fall back. */
@@ -77,7 +174,7 @@ function nativeConv(native: NativeAddon, args: KernelArgs): { shape: number[]; v
   const info = xv && fv ? convInfo(x.shape, filter.shape, args.attrs ?? {}, args.attrs?.dilations) : null;
   if (!xv || !fv || !info) return null;
   const values = new Float32Array(size(info.outShape));
-  native.conv2d(MODE.forward, xv, fv, values, geometry(info));
+  convolve(native, MODE.forward, xv, fv, values, info);
   return { shape: info.outShape, values, channels: info.outChannels };
 }
 
@@ -126,7 +223,7 @@ function makeBackpropInput(native: NativeAddon, fallback: KernelFunc): KernelFun
     const info = dyv && fv ? convInfo(inputShape, filter.shape, args.attrs ?? {}) : null;
     if (!dyv || !fv || !info || !sameShape(dy.shape, info.outShape)) return fallback(args);
     const values = new Float32Array(size(info.inShape));
-    native.conv2d(MODE.backpropInput, dyv, fv, values, geometry(info));
+    convolve(native, MODE.backpropInput, dyv, fv, values, info);
     stats.native++;
     return backend.makeTensorInfo(info.inShape, 'float32', values);
   };
@@ -143,7 +240,7 @@ function makeBackpropFilter(native: NativeAddon, fallback: KernelFunc): KernelFu
     const info = xv && dyv ? convInfo(x.shape, filterShape, args.attrs ?? {}) : null;
     if (!xv || !dyv || !info || !sameShape(dy.shape, info.outShape)) return fallback(args);
     const values = new Float32Array(size(info.filterShape));
-    native.conv2d(MODE.backpropFilter, xv, dyv, values, geometry(info));
+    convolve(native, MODE.backpropFilter, xv, dyv, values, info);
     stats.native++;
     return backend.makeTensorInfo(info.filterShape, 'float32', values);
   };

@@ -15,7 +15,12 @@
  * Before the addon loads, openblas-setup.ts picks OpenBLAS' kernels for this CPU
  * (OPENBLAS_CORETYPE) and checks them after.
  *
- * Environment: FAKEFACE_NO_NATIVE=1 pretends the addon is absent (for comparisons).
+ * The convolutions run through oneDNN where the addon was built with it and
+ * libdnnl.so.2 loads (native-kernels-conv.ts, convolution engines).
+ *
+ * Environment: FAKEFACE_NO_NATIVE=1 pretends the addon is absent (for comparisons);
+ * FAKEFACE_CONV=auto|onednn|im2col picks the convolutions' engine, FAKEFACE_NO_DNNL=1
+ * is FAKEFACE_CONV=im2col.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,6 +41,8 @@ import {
   type NativeKernelSpec,
 } from './native-kernels-common.js';
 import { CONV_KERNELS } from './native-kernels-conv.js';
+import { getConvEngine, type ConvEngine } from './native-kernels-conv.js';
+export { convEngineStats, getConvEngine, setConvEngine, type ConvEngine, type ConvEngineStats } from './native-kernels-conv.js';
 import { ELEMENTWISE_KERNELS } from './native-kernels-elementwise.js';
 import { prepareOpenBlasCore, verifyLoadedCore } from './openblas-setup.js';
 
@@ -94,6 +101,30 @@ export interface NativeAddon {
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float64Array, chunkFloats?: number): void;
   /** Frees conv2d's im2col scratch (kept between calls so its pages stay mapped). */
   releaseScratch(): void;
+  /**
+   * oneDNN (native/fakeface_dnnl.c; absent from addons built from older sources):
+   * whether the addon was built with its headers and libdnnl.so.2 loads, and which.
+   */
+  dnnlInfo?(): OneDnnInfo;
+  /** conv2d's modes and geometry through oneDNN; false (nothing written) where it cannot run it. */
+  dnnlConv2d?(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float64Array): boolean;
+  /** The oneDNN implementation chosen for that convolution (e.g. "jit:avx2"), or null. */
+  dnnlConvImpl?(mode: number, geometry: Float64Array): string | null;
+  /** Frees the cached oneDNN primitives. */
+  dnnlRelease?(): void;
+}
+
+/** What the addon says of oneDNN. */
+export interface OneDnnInfo {
+  available: boolean;
+  /** e.g. "2.6.3" */
+  version?: string;
+  /** The instruction set its kernels use here, e.g. "avx2", "avx512_core_amx". */
+  isa?: string;
+  /** Its CPU threading runtime, e.g. "OpenMP". */
+  runtime?: string;
+  /** Why it is not available. */
+  reason?: string;
 }
 
 const ADDON_FILE = join('native', 'build', 'Release', 'fakeface_blas.node');
@@ -122,6 +153,17 @@ export function loadNativeAddon(): NativeAddon | null {
     break;
   }
   return addon;
+}
+
+/**
+ * oneDNN as the addon sees it, plus the convolution engine in effect; null without
+ * the addon. An addon built from older sources reports it unavailable.
+ */
+export function oneDnnStatus(): (OneDnnInfo & { engine: ConvEngine }) | null {
+  const native = loadNativeAddon();
+  if (!native) return null;
+  const info = native.dnnlInfo?.() ?? { available: false, reason: 'the addon predates oneDNN support (npm run build:native)' };
+  return { ...info, engine: getConvEngine() };
 }
 
 export function nativeBlasAvailable(): boolean {

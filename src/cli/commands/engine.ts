@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeCpuEngine, measureSgemmRate } from '../../engine/engine-report.js';
+import { describeCpuEngine, describeOneDnn, measureSgemmRate } from '../../engine/engine-report.js';
 import { initEngine } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { action } from '../output.js';
@@ -23,7 +23,7 @@ export function registerEngine(program: Command): void {
   withEngineOptions(
     program
       .command('engine')
-      .description('show the CPU, the OpenBLAS kernels in use and why, and a measured sgemm rate')
+      .description('show the CPU, the OpenBLAS kernels in use and why, whether oneDNN runs the convolutions, and a measured sgemm rate')
       .option('--seconds <s>', 'how long to measure sgemm (0 skips it)', '2')
       .option('--size <n>', 'sgemm matrix size', '1024')
       .option('--json', 'print JSON'),
@@ -51,6 +51,7 @@ export function registerEngine(program: Command): void {
         if (core.check) lines.push(`check:    sgemm vs JS reference, max error ${core.check.maxError.toExponential(1)} ${core.check.ok ? 'ok' : 'FAILED'}`);
         for (const note of core.notes) lines.push(`note:     ${note}`);
       }
+      lines.push(`onednn:   ${describeOneDnn(report.oneDnn)}`);
       if (sgemm) {
         lines.push(`sgemm:    ${sgemm.size}^3, ${sgemm.threads} threads: peak ${sgemm.peakGflops.toFixed(1)} GFLOP/s, mean ${sgemm.meanGflops.toFixed(1)} over ${sgemm.calls} calls`);
       }
