@@ -185,7 +185,9 @@ static void entry_build(conv_entry *e) {
   const int64_t B = v[0], H = v[1], W = v[2], Cin = v[3], OH = v[4], OW = v[5], Cout = v[6];
   const int64_t KH = v[7], KW = v[8], SH = v[9], SW = v[10], PT = v[11], PL = v[12];
   /* tfjs gives top/left; the bottom/right padding is what the output size implies
-   * (never negative: rows past the last window are simply unused). */
+   * (never negative: rows past the last window are simply unused). Where that does
+   * not give tfjs' output size (its numeric padding sizes both output dims with the
+   * filter's height), oneDNN declines the shape and im2col runs it. */
   int64_t PB = (OH - 1) * SH + KH - H - PT, PR = (OW - 1) * SW + KW - W - PL;
   if (PB < 0) PB = 0;
   if (PR < 0) PR = 0;

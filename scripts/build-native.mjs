@@ -89,7 +89,9 @@ if (result.status !== 0) fallback(`${diagnose(log)}; log: native/build/build-nat
 
 try {
   const addon = require(addonPath);
-  console.log(`fakeface: native BLAS kernels built (${addon.blasInfo()})`);
+  const dnnl = addon.dnnlInfo?.() ?? { available: false, reason: 'no oneDNN support' };
+  const convolutions = dnnl.available ? `convolutions on oneDNN ${dnnl.version} (${dnnl.isa})` : `convolutions on im2col + sgemm: ${dnnl.reason}`;
+  console.log(`fakeface: native BLAS kernels built (${addon.blasInfo()}); ${convolutions}`);
 } catch (error) {
   fallback(`built but does not load: ${String(error instanceof Error ? error.message : error).split('\n')[0]}`);
 }
