@@ -104,11 +104,16 @@ const TIMED_CALLS = 2;
 
 /**
  * Sets the convolutions' engine for what runs next (any unknown name throws).
- * `onednn` falls back to im2col where oneDNN is absent or declines a shape.
+ * `onednn` falls back to im2col where oneDNN is absent or declines a shape; `auto`
+ * keeps the choices it made before a switch (clearConvTuning forgets them).
  */
 export function setConvEngine(engine: ConvEngine): void {
   if (!CONV_ENGINES.includes(engine)) throw new RangeError(`unknown convolution engine "${String(engine)}": use ${CONV_ENGINES.join(', ')}`);
   convEngine = engine;
+}
+
+/** Forgets `auto`'s timings and choices: each shape is timed again on its next calls. */
+export function clearConvTuning(): void {
   tuning.clear();
 }
 

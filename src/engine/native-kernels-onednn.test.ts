@@ -7,6 +7,7 @@ import { createAdam } from '../train/optimizer.js';
 import { Rng } from '../train/rng.js';
 import { GanStepper, type StepMetrics } from '../train/step.js';
 import {
+  clearConvTuning,
   convEngineStats,
   getConvEngine,
   loadNativeAddon,
@@ -176,6 +177,7 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
   it('auto times both engines on a shape, then keeps one', () => {
     expect(registerNativeKernels('cpu', ['conv'])).toBe(true);
     setConvEngine('auto');
+    clearConvTuning();
     const x = rand([2, 9, 9, 4], 7);
     const filter = rand([3, 3, 4, 6], 8);
     const values: Float32Array[] = [];
