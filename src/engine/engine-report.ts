@@ -27,7 +27,8 @@ export function describeCpuEngine(): CpuEngineReport {
 /** The `onednn:` line of `fakeface engine`. */
 export function describeOneDnn(status: ReturnType<typeof oneDnnStatus>): string {
   if (!status) return 'not used (native addon not built)';
-  const engines = { auto: 'per shape, whichever measures faster than im2col + sgemm', onednn: 'forced', im2col: 'off: im2col + sgemm (FAKEFACE_CONV / FAKEFACE_NO_DNNL)' };
+  const chosen = process.env.FAKEFACE_CONV || process.env.FAKEFACE_NO_DNNL === '1' ? 'as FAKEFACE_CONV / FAKEFACE_NO_DNNL asks' : 'the default here: no AVX-512 on this CPU, and with AVX2 alone oneDNN measured slower; FAKEFACE_CONV=onednn or auto uses it';
+  const engines = { auto: 'per shape, whichever measures faster than im2col + sgemm', onednn: process.env.FAKEFACE_CONV ? 'forced' : 'the default with AVX-512', im2col: `off: im2col + sgemm (${chosen})` };
   if (!status.available) return `not used: ${status.reason ?? 'unavailable'}; convolutions run as im2col + sgemm`;
   const what = `oneDNN ${status.version} (${status.isa}, ${status.runtime})`;
   return status.engine === 'im2col' ? `${what}, ${engines.im2col}` : `${what} for the convolutions (${engines[status.engine]})`;

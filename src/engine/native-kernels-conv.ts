@@ -11,13 +11,15 @@
  * kernels' up to float rounding (sums in another order).
  *
  * Which engine (setConvEngine, FAKEFACE_CONV=auto|onednn|im2col, FAKEFACE_NO_DNNL=1
- * for im2col): `auto` (the default) times both on the first calls of each shape and
- * keeps the faster: on a 2-core AVX2 machine oneDNN 2.6 is not faster on every layer
- * (and is far slower on some, e.g. the 3-channel input gradient), on AVX-512 / AMX
- * machines it is expected to be.
+ * for im2col): by default oneDNN on AVX-512 CPUs and im2col elsewhere (defaultConvEngine:
+ * on a 2-core AVX2 machine oneDNN 2.6 is not faster on every layer, and far slower on
+ * some, e.g. the 3-channel input gradient); `auto` (opt-in) times both on the first
+ * calls of each shape and keeps the faster, at the price of results that can differ in
+ * the last bits from one process to the next.
  * Registered by native.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readCpuFacts } from './cpu-features.js';
 import type { NativeAddon } from './native.js';
 import {
   ACTIVATIONS,
@@ -77,10 +79,20 @@ function geometry(info: Conv2DInfo): Float64Array {
 export type ConvEngine = 'auto' | 'onednn' | 'im2col';
 const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onednn', 'im2col'];
 
+/**
+ * The default is fixed per machine, never timed, so that the same seed gives the same
+ * numbers in every process (a resumed run equals an uninterrupted one): oneDNN where
+ * the CPU has AVX-512 (where its kernels are expected to win), im2col + sgemm on
+ * AVX2-only CPUs (where oneDNN measured slower overall). `auto` is opt-in.
+ */
+export function defaultConvEngine(flags: ReadonlySet<string> | null): ConvEngine {
+  return flags?.has('avx512f') ? 'onednn' : 'im2col';
+}
+
 function engineFromEnv(): ConvEngine {
   if (process.env.FAKEFACE_NO_DNNL === '1') return 'im2col';
   const requested = process.env.FAKEFACE_CONV as ConvEngine | undefined;
-  return requested && CONV_ENGINES.includes(requested) ? requested : 'auto';
+  return requested && CONV_ENGINES.includes(requested) ? requested : defaultConvEngine(readCpuFacts()?.flags ?? null);
 }
 
 let convEngine: ConvEngine = engineFromEnv();

@@ -7,6 +7,7 @@ import { createAdam } from '../train/optimizer.js';
 import { Rng } from '../train/rng.js';
 import { GanStepper, type StepMetrics } from '../train/step.js';
 import {
+  defaultConvEngine,
   clearConvTuning,
   convEngineStats,
   getConvEngine,
@@ -229,5 +230,13 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
     onednn.weights.forEach((w, i) => expect(relativeError(w, fallback.weights[i])).toBeLessThan(1e-4));
     expect(new Set(onednn.counts).size).toBe(1); // flat across steps
     expect(onednn.counts).toEqual(fallback.counts);
+  });
+});
+
+describe('the default convolution engine', () => {
+  it('is fixed by the CPU, never timed: oneDNN with AVX-512, im2col with AVX2 only or unknown', () => {
+    expect(defaultConvEngine(new Set(['avx2', 'fma', 'avx512f', 'avx512bw']))).toBe('onednn');
+    expect(defaultConvEngine(new Set(['avx2', 'fma']))).toBe('im2col');
+    expect(defaultConvEngine(null)).toBe('im2col');
   });
 });

@@ -42,7 +42,7 @@ import {
 } from './native-kernels-common.js';
 import { CONV_KERNELS } from './native-kernels-conv.js';
 import { getConvEngine, type ConvEngine } from './native-kernels-conv.js';
-export { clearConvTuning, convEngineStats, getConvEngine, setConvEngine, type ConvEngine, type ConvEngineStats } from './native-kernels-conv.js';
+export { clearConvTuning, convEngineStats, defaultConvEngine, getConvEngine, setConvEngine, type ConvEngine, type ConvEngineStats } from './native-kernels-conv.js';
 import { ELEMENTWISE_KERNELS } from './native-kernels-elementwise.js';
 import { prepareOpenBlasCore, verifyLoadedCore } from './openblas-setup.js';
 
