@@ -3,6 +3,8 @@
   # batch-norm and im2col convolution kernels of the tfjs cpu backend, working on
   # the Float32Array memory of its tensors.
   # Built by scripts/build-native.mjs; optional (the JS side falls back when absent).
+  # fakeface_mobile.c: depthwise convolution, clip and bilinear resize, the kernels of
+  # the MobileNet inference graphs (face finding, the probe detector's backbone).
   # fakeface_dnnl.c: the convolutions through oneDNN 2.x, compiled in only where its
   # headers are (libdnnl-dev); the library itself is dlopen-ed at run time, so the
   # addon never links it and loads (falling back to im2col + sgemm) without it.
@@ -12,7 +14,7 @@
   "targets": [
     {
       "target_name": "fakeface_blas",
-      "sources": ["fakeface_blas.c", "fakeface_kernels.c", "fakeface_dnnl.c"],
+      "sources": ["fakeface_blas.c", "fakeface_kernels.c", "fakeface_dnnl.c", "fakeface_mobile.c"],
       # -ffp-contract=off: no FMA contraction, so the Adam and bias/activation loops
       # round every operation like tfjs' cpu kernels (bit-equal results).
       # -fno-math-errno: lets sqrtf vectorise. -fno-trapping-math: lets select-style

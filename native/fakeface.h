@@ -48,6 +48,8 @@ void parallel_for(size_t n, size_t grain, size_t align, range_fn fn, void *ctx);
 int ff_define_kernels(napi_env env, napi_value exports);
 /* Adds fakeface_dnnl.c's (oneDNN convolutions, optional) likewise. */
 int ff_define_dnnl(napi_env env, napi_value exports);
+/* Adds fakeface_mobile.c's (depthwise conv, clip, resize: MobileNet inference) likewise. */
+int ff_define_mobile(napi_env env, napi_value exports);
 
 #if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
 #define FF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -508,5 +508,6 @@ NAPI_MODULE_INIT() {
     return NULL;
   if (!ff_define_kernels(env, exports)) return NULL;
   if (!ff_define_dnnl(env, exports)) return NULL;
+  if (!ff_define_mobile(env, exports)) return NULL;
   return exports;
 }

@@ -6,9 +6,10 @@
  * loops, reductions and convolutions in JS too. `registerNativeKernels('cpu')` swaps
  * its `BatchMatMul` and `_FusedMatMul` kernels for ones that hand those arrays
  * straight to OpenBLAS' sgemm (no copies, no explicit transposes), its element-wise,
- * reduction and batch-norm kernels for C loops (native-kernels-elementwise.ts) and
+ * reduction and batch-norm kernels for C loops (native-kernels-elementwise.ts),
  * its convolutions for im2col + sgemm (native-kernels-conv.ts), which makes the GANs
- * trainable on CPU. The addon is optional: it is built by
+ * trainable on CPU, and the depthwise convolutions, clip / relu6, bilinear resize and
+ * pad of the detection networks (native-kernels-mobile.ts). The addon is optional: it is built by
  * `npm run build:native` (scripts/build-native.mjs) when libopenblas-dev is present,
  * and everything here degrades to `false` / `null` without it.
  *
@@ -44,6 +45,7 @@ import { CONV_KERNELS } from './native-kernels-conv.js';
 import { getConvEngine, type ConvEngine } from './native-kernels-conv.js';
 export { clearConvTuning, convEngineStats, defaultConvEngine, getConvEngine, setConvEngine, type ConvEngine, type ConvEngineStats } from './native-kernels-conv.js';
 import { ELEMENTWISE_KERNELS } from './native-kernels-elementwise.js';
+import { MOBILE_KERNELS } from './native-kernels-mobile.js';
 import { prepareOpenBlasCore, verifyLoadedCore } from './openblas-setup.js';
 
 export type { NativeKernelGroup } from './native-kernels-common.js';
@@ -101,6 +103,16 @@ export interface NativeAddon {
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float64Array, chunkFloats?: number): void;
   /** Frees conv2d's im2col scratch (kept between calls so its pages stay mapped). */
   releaseScratch(): void;
+  /**
+   * NHWC depthwise convolution, dilation 1 (native/fakeface_mobile.c): x [B, H, W, C],
+   * filter [KH, KW, C, M] -> out [B, OH, OW, C * M]. geometry: [B, H, W, C, M, OH, OW,
+   * KH, KW, strideH, strideW, padTop, padLeft].
+   */
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Float64Array): void;
+  /** out[i] = x > hi ? hi : x < lo ? lo : x (x <= lo with lowInclusive, as relu6); NaN stays NaN. */
+  clip(out: Float32Array, x: Float32Array, lo: number, hi: number, lowInclusive?: boolean): void;
+  /** tfjs' ResizeBilinear, NHWC; geometry: [B, H, W, C, outH, outW, alignCorners 0|1, halfPixelCenters 0|1]. */
+  resizeBilinear(out: Float32Array, x: Float32Array, geometry: Float64Array): void;
   /**
    * oneDNN (native/fakeface_dnnl.c; absent from addons built from older sources):
    * whether the addon was built with its headers and libdnnl.so.2 loads, and which.
@@ -356,7 +368,7 @@ const MATMUL_KERNELS: NativeKernelSpec[] = [
 ];
 
 /** Every replacement, in registration order. */
-const ALL_KERNELS: NativeKernelSpec[] = [...MATMUL_KERNELS, ...ELEMENTWISE_KERNELS, ...CONV_KERNELS];
+const ALL_KERNELS: NativeKernelSpec[] = [...MATMUL_KERNELS, ...ELEMENTWISE_KERNELS, ...CONV_KERNELS, ...MOBILE_KERNELS];
 
 /** Every group registerNativeKernels installs by default. */
 export const NATIVE_KERNEL_GROUPS: readonly NativeKernelGroup[] = ['matmul', 'elementwise', 'conv'];
@@ -368,8 +380,10 @@ const replaced = new Map<string, { originals: tf.KernelConfig[]; groups: string 
  * Replace kernels of the `cpu` backend with native ones: `matmul` (BatchMatMul,
  * _FusedMatMul through OpenBLAS), `elementwise` (Add, Sub, Multiply, RealDiv,
  * Greater(Equal), Less(Equal), Tanh, Sigmoid, Relu, LeakyRelu, Step, Square, Select,
- * Sum, Mean, FusedBatchNorm, Tile) and `conv` (Conv2D, FusedConv2D,
- * Conv2DBackpropInput, Conv2DBackpropFilter through im2col + sgemm). Each falls back to
+ * Sum, Mean, FusedBatchNorm, Tile, ClipByValue, Relu6, ResizeBilinear, PadV2) and
+ * `conv` (Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter through
+ * im2col + sgemm or oneDNN; DepthwiseConv2dNative, FusedDepthwiseConv2D in C,
+ * native-kernels-mobile.ts). Each falls back to
  * the original kernel for what it does not handle (other dtypes, layouts, shapes);
  * kernels whose addon functions are missing (an addon built from older sources) are
  * left alone.

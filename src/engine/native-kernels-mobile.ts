@@ -1,0 +1,208 @@
+/**
+ * Native kernels for the MobileNet-style inference graphs of detection (face-api's
+ * SSD MobileNetV1 face finder, the probe detector's MobileNetV2 backbone) on the
+ * tfjs cpu backend, where tfjs runs them as JS loops that took 3/4 of the time
+ * (profiled with tf.profile, bench/detect-stages.ts):
+ *
+ * - DepthwiseConv2dNative and FusedDepthwiseConv2D (native/fakeface_mobile.c): NHWC,
+ *   float32, any channel multiplier, strides, 'same' / 'valid' / explicit / numeric
+ *   padding; dilation 1 only. Sums in float in tfjs' order (last-bit differences).
+ * - ClipByValue and Relu6 (MobileNet's relu6): exact.
+ * - ResizeBilinear: computed in double like the JS kernel, bit-equal.
+ * - PadV2: block copies in JS (tfjs indexes each element), exact.
+ *
+ * Everything else (NCHW, dilations, other dtypes) falls back to the JS kernel.
+ * Registered by native.ts, in the `conv` (depthwise) and `elementwise` groups.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeAddon } from './native.js';
+import {
+  ACTIVATIONS,
+  asCpuBackend,
+  float32Values,
+  perColumn,
+  size,
+  stats,
+  type KernelArgs,
+  type KernelFunc,
+  type NativeKernelSpec,
+} from './native-kernels-common.js';
+
+type Shape4 = [number, number, number, number];
+
+/** [B, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL] for native.depthwiseConv2d, or null when it does not handle the attrs. */
+export function depthwiseGeometry(xShape: readonly number[], filterShape: readonly number[], attrs: Record<string, unknown>): { geometry: Float64Array; outShape: number[]; channels: number } | null {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (dataFormat !== 'NHWC' || xShape.length !== 4 || filterShape.length !== 4 || xShape[3] !== filterShape[2]) return null;
+  let info: ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+  try {
+    info = tf.backend_util.computeConv2DInfo(
+      xShape as Shape4, filterShape as Shape4,
+      attrs.strides as number | [number, number],
+      ((attrs.dilations as number | [number, number] | undefined) ?? 1),
+      attrs.pad as Parameters<typeof tf.backend_util.computeConv2DInfo>[4],
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      true, 'channelsLast',
+    );
+  } catch {
+    return null;
+  }
+  const ints = [info.strideHeight, info.strideWidth, info.outHeight, info.outWidth, info.padInfo.top, info.padInfo.left];
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || ints.some((v) => !Number.isInteger(v) || v < 0)) return null;
+  if (info.strideHeight < 1 || info.strideWidth < 1) return null;
+  const multiplier = filterShape[3]!;
+  const geometry = Float64Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, multiplier,
+    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+  ]);
+  return { geometry, outShape: info.outShape, channels: info.outChannels };
+}
+
+function nativeDepthwise(native: NativeAddon, args: KernelArgs): { shape: number[]; values: Float32Array; channels: number } | null {
+  const backend = asCpuBackend(args.backend);
+  const { x, filter } = args.inputs;
+  if (!backend || !x || !filter) return null;
+  const xv = float32Values(backend, x);
+  const fv = float32Values(backend, filter);
+  const plan = xv && fv ? depthwiseGeometry(x.shape, filter.shape, args.attrs ?? {}) : null;
+  if (!xv || !fv || !plan) return null;
+  const values = new Float32Array(size(plan.outShape));
+  native.depthwiseConv2d(xv, fv, values, plan.geometry);
+  return { shape: plan.outShape, values, channels: plan.channels };
+}
+
+function makeDepthwise(native: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const result = nativeDepthwise(native, args);
+    if (!result) return fallback(args);
+    stats.native++;
+    return asCpuBackend(args.backend)!.makeTensorInfo(result.shape, 'float32', result.values);
+  };
+}
+
+/** depthwise conv + per-channel bias + activation, as tfjs' FusedDepthwiseConv2D. Other bias shapes fall back. */
+function makeFusedDepthwise(native: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { bias, filter, preluActivationWeights: prelu } = args.inputs;
+    const attrs = args.attrs ?? {};
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const code = ACTIVATIONS[activation];
+    if (!backend || !filter || code === undefined) return fallback(args);
+    const channels = (filter.shape[2] ?? 0) * (filter.shape[3] ?? 0);
+    const biasValues = bias ? perColumn(backend, bias, channels, 4) : null;
+    const preluValues = activation === 'prelu' && prelu ? perColumn(backend, prelu, channels, 4) : null;
+    if ((bias && !biasValues) || (activation === 'prelu' && !preluValues)) return fallback(args);
+    const result = nativeDepthwise(native, args);
+    if (!result) return fallback(args);
+    const alpha = typeof attrs.leakyreluAlpha === 'number' ? attrs.leakyreluAlpha : 0.2;
+    const rows = result.values.length / Math.max(1, result.channels);
+    if (result.values.length > 0 && (biasValues || code !== ACTIVATIONS.linear)) {
+      native.biasActivation(result.values, rows, result.channels, biasValues, code, alpha, preluValues);
+    }
+    stats.native++;
+    return backend.makeTensorInfo(result.shape, 'float32', result.values);
+  };
+}
+
+/** ClipByValue (attrs clipValueMin / clipValueMax) or Relu6 (0..6, -0 becomes 0 as Math.max(0, x) does). */
+function makeClip(relu6: boolean, native: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { x } = args.inputs;
+    const values = backend && x ? float32Values(backend, x) : null;
+    const lo = relu6 ? 0 : Number(args.attrs?.clipValueMin);
+    const hi = relu6 ? 6 : Number(args.attrs?.clipValueMax);
+    if (!backend || !x || !values || Number.isNaN(lo) || Number.isNaN(hi)) return fallback(args);
+    const n = size(x.shape);
+    const out = new Float32Array(n);
+    if (n > 0) native.clip(out, values.length === n ? values : values.subarray(0, n), lo, hi, relu6);
+    stats.native++;
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+}
+
+function makeResizeBilinear(native: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { images } = args.inputs;
+    const attrs = args.attrs ?? {};
+    const [height, width] = (attrs.size as [number, number] | undefined) ?? [];
+    const values = backend && images ? float32Values(backend, images) : null;
+    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
+    if (!backend || !images || !values || images.shape.length !== 4 || !ok(height) || !ok(width) || size(images.shape) === 0) return fallback(args);
+    const [batch, , , channels] = images.shape as Shape4;
+    const outShape = [batch, height, width, channels];
+    const out = new Float32Array(size(outShape));
+    const geometry = Float64Array.from([...images.shape, height, width, attrs.alignCorners ? 1 : 0, attrs.halfPixelCenters ? 1 : 0]);
+    native.resizeBilinear(out, values, geometry);
+    stats.native++;
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  };
+}
+
+/**
+ * pad(src) into out (already filled with the constant): the trailing axes without
+ * padding are merged into one contiguous run, copied with set().
+ */
+export function padValues<T extends Float32Array | Int32Array>(src: T, shape: readonly number[], paddings: ReadonlyArray<readonly [number, number]>, out: T): void {
+  // Merge the unpadded tail into the last padded axis (or everything, if none is padded).
+  let tail = shape.length;
+  while (tail > 0 && paddings[tail - 1]![0] === 0 && paddings[tail - 1]![1] === 0) tail--;
+  const run = size(shape.slice(tail));
+  if (tail === 0) {
+    out.set(src.subarray(0, run));
+    return;
+  }
+  const dims = shape.slice(0, tail);
+  const outDims = dims.map((n, i) => n + paddings[i]![0] + paddings[i]![1]);
+  // Elements per step of each axis, in the source and the output (in runs of `run`).
+  const srcStride = new Array<number>(tail).fill(run);
+  const outStride = new Array<number>(tail).fill(run);
+  for (let d = tail - 2; d >= 0; d--) {
+    srcStride[d] = srcStride[d + 1]! * dims[d + 1]!;
+    outStride[d] = outStride[d + 1]! * outDims[d + 1]!;
+  }
+  const last = tail - 1;
+  const rowLength = dims[last]! * run;
+  const copy = (d: number, srcOffset: number, outOffset: number): void => {
+    const start = outOffset + paddings[d]![0] * outStride[d]!;
+    if (d === last) {
+      out.set(src.subarray(srcOffset, srcOffset + rowLength), start);
+      return;
+    }
+    for (let i = 0; i < dims[d]!; i++) copy(d + 1, srcOffset + i * srcStride[d]!, start + i * outStride[d]!);
+  };
+  if (size(shape) > 0) copy(0, 0, 0);
+}
+
+function makePad(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { x } = args.inputs;
+    const paddings = args.attrs?.paddings as Array<[number, number]> | undefined;
+    const constant = Number(args.attrs?.constantValue ?? 0);
+    if (!backend || !x || !paddings || paddings.length !== x.shape.length) return fallback(args);
+    if (paddings.some((p) => !Number.isInteger(p[0]) || !Number.isInteger(p[1]) || p[0] < 0 || p[1] < 0)) return fallback(args);
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(args);
+    const values = backend.data.get(x.dataId)?.values;
+    const Kind = x.dtype === 'float32' ? Float32Array : Int32Array;
+    if (!(values instanceof Kind) || values.length < size(x.shape)) return fallback(args);
+    const outShape = x.shape.map((n, i) => paddings[i]![0] + n + paddings[i]![1]);
+    const out = new Kind(size(outShape));
+    if (constant !== 0) out.fill(constant);
+    padValues(values, x.shape, paddings, out);
+    stats.native++;
+    return backend.makeTensorInfo(outShape, x.dtype, out);
+  };
+}
+
+export const MOBILE_KERNELS: NativeKernelSpec[] = [
+  { kernelName: tf.DepthwiseConv2dNative, group: 'conv', needs: ['depthwiseConv2d'], make: makeDepthwise },
+  { kernelName: tf.FusedDepthwiseConv2D, group: 'conv', needs: ['depthwiseConv2d', 'biasActivation'], make: makeFusedDepthwise },
+  { kernelName: tf.ClipByValue, group: 'elementwise', needs: ['clip'], make: (native, fallback) => makeClip(false, native, fallback) },
+  { kernelName: tf.Relu6, group: 'elementwise', needs: ['clip'], make: (native, fallback) => makeClip(true, native, fallback) },
+  { kernelName: tf.ResizeBilinear, group: 'elementwise', needs: ['resizeBilinear'], make: makeResizeBilinear },
+  { kernelName: tf.PadV2, group: 'elementwise', needs: [], make: (_native, fallback) => makePad(fallback) },
+];
