@@ -25,6 +25,7 @@
 #include "fakeface.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,9 @@ FF_DNNL_FUNCS(FF_DECLARE)
 #undef FF_DECLARE
 static void (*p_omp_set_num_threads)(int);
 
+/* One oneDNN call at a time: the primitive cache, engine and stream are shared by every
+ * thread of the process (the server's model worker threads load this addon once). */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_state = 0; /* 0 not tried, 1 ready, -1 unavailable */
 static char g_reason[200] = "";
 static dnnl_engine_t g_engine;
@@ -309,7 +313,9 @@ static napi_value DnnlInfo(napi_env env, napi_callback_info info) {
   napi_value obj, flag;
   CHECK_NAPI(env, napi_create_object(env, &obj));
 #ifdef FF_HAVE_DNNL
+  pthread_mutex_lock(&g_lock);
   const int ready = dnnl_ready();
+  pthread_mutex_unlock(&g_lock);
   CHECK_NAPI(env, napi_get_boolean(env, ready, &flag));
   CHECK_NAPI(env, napi_set_named_property(env, obj, "available", flag));
   if (!ready) return set_string(env, obj, "reason", g_reason);
@@ -373,10 +379,12 @@ static napi_value DnnlConv2d(napi_env env, napi_callback_info info) {
 #ifdef FF_HAVE_DNNL
   /* empty tensors: oneDNN rejects zero dims; the im2col path handles them */
   bool empty = need[0] == 0 || need[1] == 0 || need[2] == 0;
+  pthread_mutex_lock(&g_lock);
   if (!empty && dnnl_ready()) {
     conv_entry *e = entry_get((int)mode, v);
     ran = e && e->ok && entry_run(e, a, b, out);
   }
+  pthread_mutex_unlock(&g_lock);
 #else
   (void)a, (void)b, (void)out;
 #endif
@@ -392,12 +400,17 @@ static napi_value DnnlConvImpl(napi_env env, napi_callback_info info) {
   int64_t mode, v[13];
   if (!parse_mode_geometry(env, args[0], args[1], &mode, v)) return NULL;
 #ifdef FF_HAVE_DNNL
+  char impl[sizeof ((conv_entry *)0)->impl];
+  impl[0] = 0;
+  pthread_mutex_lock(&g_lock);
   if (dnnl_ready()) {
     conv_entry *e = entry_get((int)mode, v);
-    if (e && e->ok) {
-      CHECK_NAPI(env, napi_create_string_utf8(env, e->impl, NAPI_AUTO_LENGTH, &result));
-      return result;
-    }
+    if (e && e->ok) snprintf(impl, sizeof impl, "%s", e->impl);
+  }
+  pthread_mutex_unlock(&g_lock);
+  if (impl[0]) {
+    CHECK_NAPI(env, napi_create_string_utf8(env, impl, NAPI_AUTO_LENGTH, &result));
+    return result;
   }
 #endif
   CHECK_NAPI(env, napi_get_null(env, &result));
@@ -407,6 +420,7 @@ static napi_value DnnlConvImpl(napi_env env, napi_callback_info info) {
 static napi_value DnnlRelease(napi_env env, napi_callback_info info) {
   (void)info;
 #ifdef FF_HAVE_DNNL
+  pthread_mutex_lock(&g_lock);
   if (g_state > 0) {
     for (int i = 0; i < FF_CACHE; i++) {
       entry_free(g_cache[i]);
@@ -414,6 +428,7 @@ static napi_value DnnlRelease(napi_env env, napi_callback_info info) {
     }
     g_next = 0;
   }
+  pthread_mutex_unlock(&g_lock);
 #endif
   napi_value out;
   CHECK_NAPI(env, napi_get_undefined(env, &out));

@@ -516,9 +516,10 @@ typedef struct {
 } conv_geom;
 
 /* im2col scratch, kept between calls: its pages stay mapped, so later steps do not
- * pay first-touch page faults again. Grows to the largest chunk seen. */
-static float *g_cols = NULL;
-static size_t g_cols_cap = 0;
+ * pay first-touch page faults again. Grows to the largest chunk seen. One per calling
+ * thread: the server's model worker threads share this addon and may convolve at once. */
+static _Thread_local float *g_cols = NULL;
+static _Thread_local size_t g_cols_cap = 0;
 /* Chunks of images are sized to keep the scratch under this many floats (64 MB). */
 #define FF_COLS_BUDGET ((size_t)1 << 24)
 
