@@ -156,6 +156,27 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
     tf.dispose([x, xi]);
   });
 
+  it('strided slices and transposes equal the JS kernels bit for bit (float32 and int32)', () => {
+    const x = rand([2, 5, 4, 3], 15);
+    const xi = tf.tensor(Int32Array.from({ length: 5118 * 3 }, (_, i) => i * 7 - 99), [1, 5118, 3]);
+    const slices: Array<[tf.Tensor, number[], number[]]> = [
+      [x, [0, 1, 0, 1], [2, 3, 4, 2]],
+      [x, [1, 0, 2, 0], [1, 5, 2, 3]],
+      [x, [0, 2, 1, 2], [-1, 2, -1, 1]],
+      [xi, [0, 0, 1], [1, 5118, 2]], // the SSD's box and score columns
+      [xi, [0, 0, 0], [1, 5118, 1]],
+    ];
+    for (const [t, begin, sizes] of slices) {
+      const [reference, native] = both(() => tf.cast(tf.slice(t, begin, sizes), 'float32'));
+      expect(Array.from(native)).toEqual(Array.from(reference));
+    }
+    for (const [t, perm] of [[x, [0, 3, 1, 2]], [x, [3, 2, 1, 0]], [x, [1, 0, 2, 3]], [tf.reshape(xi, [5118, 3]), [1, 0]]] as Array<[tf.Tensor, number[]]>) {
+      const [reference, native] = both(() => tf.cast(tf.transpose(t, perm), 'float32'));
+      expect(Array.from(native)).toEqual(Array.from(reference));
+    }
+    tf.dispose([x, xi]);
+  });
+
   it('leaks no tensors', () => {
     expect(registerNativeKernels('cpu')).toBe(true);
     const x = rand([1, 12, 12, 8], 12);
@@ -165,7 +186,8 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
       tf.tidy(() => {
         const y = tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 2, pad: 'same', bias, activation: 'relu6' });
         const z = tf.clipByValue(tf.depthwiseConv2d(y as tf.Tensor4D, filter as tf.Tensor4D, 1, 'valid'), 0, 6);
-        return tf.sum(tf.pad(tf.image.resizeBilinear(tf.relu6(z), [9, 9]), [[0, 0], [1, 1], [1, 1], [0, 0]], 1));
+        const padded = tf.pad(tf.image.resizeBilinear(tf.relu6(z), [9, 9]), [[0, 0], [1, 1], [1, 1], [0, 0]], 1);
+        return tf.sum(tf.transpose(tf.slice(padded, [0, 1, 0, 2], [1, 5, 6, 3]), [0, 3, 2, 1]));
       });
     step().dispose();
     const before = tf.memory().numTensors;

@@ -9,7 +9,9 @@
  *   padding; dilation 1 only. Sums in float in tfjs' order (last-bit differences).
  * - ClipByValue and Relu6 (MobileNet's relu6): exact.
  * - ResizeBilinear: computed in double like the JS kernel, bit-equal.
- * - PadV2: block copies in JS (tfjs indexes each element), exact.
+ * - PadV2, Slice (the strided ones) and Transpose: block and strided copies in JS
+ *   (tfjs computes every element's coordinates as arrays), exact; they read the SSD's
+ *   5,118 anchor boxes.
  *
  * Everything else (NCHW, dilations, other dtypes) falls back to the JS kernel.
  * Registered by native.ts, in the `conv` (depthwise) and `elementwise` groups.
@@ -198,6 +200,91 @@ function makePad(fallback: KernelFunc): KernelFunc {
   };
 }
 
+/**
+ * out[i] = src[srcOffset + Σ_d index_d * srcStrides[d]] over the row-major outShape:
+ * the strided copy behind slice and transpose (tfjs' JS kernels index each element
+ * through arrays of coordinates).
+ */
+export function copyStrided<T extends Float32Array | Int32Array>(src: T, srcOffset: number, srcStrides: readonly number[], outShape: readonly number[], out: T): void {
+  const rank = outShape.length;
+  if (size(outShape) === 0) return;
+  if (rank === 0) {
+    out[0] = src[srcOffset]!;
+    return;
+  }
+  const inner = outShape[rank - 1]!;
+  const step = srcStrides[rank - 1]!;
+  const index = new Array<number>(rank).fill(0);
+  let base = srcOffset;
+  for (let o = 0; o < out.length; o += inner) {
+    if (step === 1) out.set(src.subarray(base, base + inner), o);
+    else for (let i = 0, s = base; i < inner; i++, s += step) out[o + i] = src[s]!;
+    // Next row: the odometer over the outer axes.
+    for (let d = rank - 2; d >= 0; d--) {
+      base += srcStrides[d]!;
+      if (++index[d]! < outShape[d]!) break;
+      base -= index[d]! * srcStrides[d]!;
+      index[d] = 0;
+    }
+  }
+}
+
+const rowMajorStrides = (shape: readonly number[]): number[] => {
+  const strides = new Array<number>(shape.length);
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) (strides[d] = s), (s *= shape[d]!);
+  return strides;
+};
+
+/** float32 / int32 values of a cpu tensor, or null. */
+function numericValues(backend: ReturnType<typeof asCpuBackend>, info: tf.TensorInfo): Float32Array | Int32Array | null {
+  if (!backend || (info.dtype !== 'float32' && info.dtype !== 'int32') || !backend.data.has(info.dataId)) return null;
+  const values = backend.data.get(info.dataId)?.values;
+  const Kind = info.dtype === 'float32' ? Float32Array : Int32Array;
+  return values instanceof Kind && values.length >= size(info.shape) ? values : null;
+}
+
+/** Slices that are not one contiguous block (those tfjs already takes as a subarray view of the same data). */
+function makeSlice(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { x } = args.inputs;
+    const values = backend && x ? numericValues(backend, x) : null;
+    if (!backend || !x || !values) return fallback(args);
+    let begin: number[];
+    let sizes: number[];
+    try {
+      [begin, sizes] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs?.begin as number[], args.attrs?.size as number[]);
+      tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sizes);
+    } catch {
+      return fallback(args); // the original raises tfjs' error
+    }
+    if (size(sizes) === 0 || tf.slice_util.isSliceContinous(x.shape, begin, sizes)) return fallback(args);
+    const strides = rowMajorStrides(x.shape);
+    const offset = begin.reduce((sum, b, d) => sum + b * strides[d]!, 0);
+    const out = new (values.constructor as typeof Float32Array | typeof Int32Array)(size(sizes));
+    copyStrided(values, offset, strides, sizes, out);
+    stats.native++;
+    return backend.makeTensorInfo(sizes, x.dtype, out);
+  };
+}
+
+function makeTranspose(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = asCpuBackend(args.backend);
+    const { x } = args.inputs;
+    const perm = args.attrs?.perm as number[] | undefined;
+    const values = backend && x ? numericValues(backend, x) : null;
+    if (!backend || !x || !values || !perm || perm.length !== x.shape.length) return fallback(args);
+    if ([...perm].sort((a, b) => a - b).some((p, i) => p !== i)) return fallback(args);
+    const strides = rowMajorStrides(x.shape);
+    const outShape = perm.map((p) => x.shape[p]!);
+    const out = new (values.constructor as typeof Float32Array | typeof Int32Array)(size(outShape));
+    copyStrided(values, 0, perm.map((p) => strides[p]!), outShape, out);
+    stats.native++;
+    return backend.makeTensorInfo(outShape, x.dtype, out);
+  };
+}
+
 export const MOBILE_KERNELS: NativeKernelSpec[] = [
   { kernelName: tf.DepthwiseConv2dNative, group: 'conv', needs: ['depthwiseConv2d'], make: makeDepthwise },
   { kernelName: tf.FusedDepthwiseConv2D, group: 'conv', needs: ['depthwiseConv2d', 'biasActivation'], make: makeFusedDepthwise },
@@ -205,4 +292,6 @@ export const MOBILE_KERNELS: NativeKernelSpec[] = [
   { kernelName: tf.Relu6, group: 'elementwise', needs: ['clip'], make: (native, fallback) => makeClip(true, native, fallback) },
   { kernelName: tf.ResizeBilinear, group: 'elementwise', needs: ['resizeBilinear'], make: makeResizeBilinear },
   { kernelName: tf.PadV2, group: 'elementwise', needs: [], make: (_native, fallback) => makePad(fallback) },
+  { kernelName: tf.Slice, group: 'elementwise', needs: [], make: (_native, fallback) => makeSlice(fallback) },
+  { kernelName: tf.Transpose, group: 'elementwise', needs: [], make: (_native, fallback) => makeTranspose(fallback) },
 ];
