@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { currentEngine, initEngine } from '../engine/index.js';
+import { initDetectionEngine } from '../engine/index.js';
 import { CancelledError, UsageError } from '../errors.js';
 import { cropFace, findFaces, type RgbImage } from '../faces/index.js';
 import { squareRegion } from '../faces/detect.js';
@@ -40,10 +40,12 @@ const FRAME_MAX_SIDE = 640;
 /** Key frames reported for a video. */
 const KEY_FRAMES = 3;
 
-/** Face detection wants wasm: keep a wasm engine that is already running, else start one (or the backend asked for). */
+/**
+ * Detection's engine: the native cpu backend where the addon has the detection kernels,
+ * else wasm (or the backend asked for); a running engine of that backend is kept.
+ */
 async function prepareEngine(opts: DetectOptions): Promise<void> {
-  if (opts.backend === undefined && opts.threads === undefined && currentEngine()?.backend === 'wasm') return;
-  await initEngine({ backend: opts.backend ?? 'wasm', threads: opts.threads });
+  await initDetectionEngine({ backend: opts.backend, threads: opts.threads });
 }
 
 /** Boxes are reported to a tenth of a pixel: finer is noise, and JSON stays readable. */

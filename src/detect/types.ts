@@ -154,9 +154,10 @@ export interface DetectOptions {
 
 export interface DetectOptions {
   /**
-   * tfjs backend for face finding and scoring. Face detection wants wasm (an SSD pass
-   * takes ~0.4 s there, ~40 s on the pure-JS cpu backend).
-   * @default the engine already running when it is wasm, else 'wasm'
+   * tfjs backend for face finding and scoring. `auto` (or none): the cpu backend where
+   * the native addon has the detection kernels (depthwise conv, relu6, resize; faster
+   * than wasm), else wasm (the pure-JS cpu backend takes ~40 s per SSD pass).
+   * @default 'auto' (a running engine of the chosen backend is kept)
    */
   backend?: 'auto' | 'wasm' | 'cpu' | 'node';
   /** Threads for the backend. @default all cores */

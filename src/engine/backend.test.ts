@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../errors.js';
 import {
   chooseBackend,
+  chooseDetectionBackend,
   estimateTrainingBytes,
   formatBytes,
   WASM_HEAP_LIMIT_BYTES,
@@ -136,5 +137,23 @@ describe('formatBytes', () => {
     expect(formatBytes(6.1e9)).toBe('6.1 GB');
     expect(formatBytes(850e6)).toBe('850 MB');
     expect(formatBytes(12_000)).toBe('12 kB');
+  });
+});
+
+describe('chooseDetectionBackend', () => {
+  it('runs detection on the native cpu backend where the addon has its kernels, else on wasm', () => {
+    for (const requested of [undefined, 'auto'] as const) {
+      expect(chooseDetectionBackend({ requested, nativeDetectionKernels: true }).backend).toBe('cpu');
+      expect(chooseDetectionBackend({ requested, nativeDetectionKernels: false }).backend).toBe('wasm');
+    }
+  });
+  it('takes an explicit backend as asked', () => {
+    for (const requested of ['wasm', 'cpu', 'node'] as const) {
+      for (const nativeDetectionKernels of [true, false]) {
+        const choice = chooseDetectionBackend({ requested, nativeDetectionKernels });
+        expect(choice.backend).toBe(requested);
+        expect(choice.reason).toContain(`--backend ${requested}`);
+      }
+    }
   });
 });

@@ -128,3 +128,24 @@ export function chooseBackend(facts: BackendFacts): BackendChoice {
       );
   }
 }
+
+/** What the choice of detection's backend depends on. */
+export interface DetectionFacts {
+  /** What the caller asked for; `auto` or nothing lets detection choose. */
+  requested?: BackendRequest;
+  /** The native addon loads with the kernels of the detection networks (depthwise conv, relu6, resize: native-kernels-mobile.ts). */
+  nativeDetectionKernels: boolean;
+}
+
+/**
+ * Where detection (face-api's SSD face finder, the probe's MobileNetV2 backbone) runs:
+ * an explicit backend as asked; otherwise the cpu backend where the native addon has
+ * the detection kernels (measured faster than wasm there: bench/detect-stages.ts), and
+ * wasm where it does not (the pure-JS cpu backend is ~40x slower at face finding).
+ */
+export function chooseDetectionBackend(facts: DetectionFacts): BackendChoice & { backend: 'wasm' | 'cpu' | 'node' | 'webgpu' } {
+  const { requested, nativeDetectionKernels } = facts;
+  if (requested !== undefined && requested !== 'auto') return { backend: requested, reason: `requested with --backend ${requested}` };
+  if (nativeDetectionKernels) return { backend: 'cpu', reason: 'the native addon has the detection kernels (faster than wasm)' };
+  return { backend: 'wasm', reason: 'no native addon with the detection kernels (npm run build:native)' };
+}

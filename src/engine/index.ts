@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 
 import { UsageError, BackendUnavailableError } from '../errors.js';
-import { BACKEND_NAMES, chooseBackend, type BackendChoice, type BackendFacts, type BackendName } from './backend.js';
+import { BACKEND_NAMES, chooseBackend, chooseDetectionBackend, type BackendChoice, type BackendFacts, type BackendName, type BackendRequest } from './backend.js';
 import { installLeanGradients } from './gradients.js';
 import { installWasmConvGradient } from './wasm-conv.js';
 import { installWasmMatMulFix } from './wasm-matmul.js';
@@ -21,7 +21,7 @@ import { ensureWasmBackend, shutdownWasm, wasmStatus } from './wasm-threads.js';
 import { startWebGpu, webGpuInstalled } from './webgpu.js';
 
 export type { BackendName, CpuBackendName, BackendRequest, BackendChoice, BackendFacts } from './backend.js';
-export { chooseBackend, estimateTrainingBytes, formatBytes, WASM_HEAP_LIMIT_BYTES } from './backend.js';
+export { chooseBackend, chooseDetectionBackend, estimateTrainingBytes, formatBytes, WASM_HEAP_LIMIT_BYTES } from './backend.js';
 
 export interface EngineOptions {
   /** Which backend; `auto` picks the fastest that fits (see chooseBackend). @default 'auto' */
@@ -239,6 +239,33 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
   const run = queue.catch(() => undefined).then(() => start(opts));
   queue = run;
   return run;
+}
+
+/**
+ * The backend detection runs on (chooseDetectionBackend): the native cpu backend where
+ * the addon has the detection kernels, else wasm; an explicit request wins.
+ */
+export async function detectionBackend(requested?: BackendRequest): Promise<BackendChoice> {
+  const native = await loadNative();
+  return chooseDetectionBackend({ requested, nativeDetectionKernels: native?.nativeDetectionKernelsAvailable() ?? false });
+}
+
+/**
+ * Starts the engine detection runs on (detectionBackend), keeping a running one that is
+ * already that backend (and its threads) when no threads are asked for. Where the cpu
+ * backend starts without its native kernels after all, detection goes to wasm.
+ */
+export async function initDetectionEngine(opts: { backend?: BackendRequest; threads?: number } = {}): Promise<EngineInfo> {
+  const choice = await detectionBackend(opts.backend);
+  const running = current;
+  if (opts.threads === undefined && running?.backend === choice.backend && tf.getBackend() === (choice.backend === 'node' ? TFJS_NODE_BACKEND : choice.backend)) return running;
+  const engine = await initEngine({ backend: choice.backend, threads: opts.threads });
+  if (opts.backend !== undefined && opts.backend !== 'auto') return engine;
+  if (engine.backend === 'cpu' && !engine.nativeBlas) {
+    const wasm = await initEngine({ backend: 'wasm', threads: opts.threads });
+    return (current = { ...wasm, reason: 'detection: the native kernels did not register' });
+  }
+  return (current = { ...engine, reason: `detection: ${choice.reason}` });
 }
 
 /** The engine initEngine() started last, if any. */

@@ -178,6 +178,16 @@ export function oneDnnStatus(): (OneDnnInfo & { engine: ConvEngine }) | null {
   return { ...info, engine: getConvEngine() };
 }
 
+/**
+ * The addon loads and has the kernels of the detection networks (depthwise conv,
+ * clip / relu6, bilinear resize; native-kernels-mobile.ts): an addon built from older
+ * sources lacks them, and detection is then faster on wasm.
+ */
+export function nativeDetectionKernelsAvailable(): boolean {
+  const native = loadNativeAddon();
+  return native !== null && (['depthwiseConv2d', 'clip', 'resizeBilinear', 'conv2d', 'sgemm'] as const).every((name) => typeof native[name] === 'function');
+}
+
 export function nativeBlasAvailable(): boolean {
   return loadNativeAddon() !== null;
 }

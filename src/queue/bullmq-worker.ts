@@ -52,7 +52,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const concurrency = options.concurrency ?? 1;
   const log = options.log ?? (() => undefined);
   const lockMs = options.lockMs ?? 30_000;
-  const pool = new ModelPool(concurrency, { backend: options.backend ?? 'wasm', threads: Math.max(1, Math.floor(availableParallelism() / concurrency)) }, log);
+  const pool = new ModelPool(concurrency, { backend: options.backend ?? 'auto', threads: Math.max(1, Math.floor(availableParallelism() / concurrency)) }, log);
   const { engine, detection } = await pool.start().catch(async (error: unknown) => {
     await pool.close();
     throw error;

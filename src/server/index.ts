@@ -107,8 +107,8 @@ async function startJobQueue(options: ResolvedServerOptions, log: (message: stri
 /**
  * Builds the server (routes, model workers, upload folder) without binding a port.
  * The models run in worker threads (./model-pool.ts), each with its own tfjs
- * backend (wasm by default: the face detector runs on it); the first is started
- * here and says which engine it runs on.
+ * backend (by default detection's: the native cpu backend where the addon has its
+ * kernels, else wasm); the first is started here and says which engine it runs on.
  */
 export async function createServer(opts: ServerOptions & { log?: (message: string, error?: unknown) => void } = {}): Promise<FakefaceServer> {
   const options = resolveServerOptions(opts);

@@ -5,7 +5,7 @@
  * loaded between tasks (the detection module and tfjs cache them per thread).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initEngine } from '../engine/index.js';
+import { initDetectionEngine, initEngine } from '../engine/index.js';
 import { loadDetection } from './detection.js';
 import { runModelTask } from './model-tasks.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './model-pool.js';
@@ -18,7 +18,10 @@ const running = new Map<number, AbortController>();
 
 async function start(): Promise<void> {
   try {
-    const engine = await initEngine({ backend: settings.backend, threads: settings.threads });
+    // `auto`: the backend detection runs fastest on (the workers' main task).
+    const engine = settings.backend === 'auto'
+      ? await initDetectionEngine({ threads: settings.threads })
+      : await initEngine({ backend: settings.backend, threads: settings.threads });
     const { module, reason } = await loadDetection();
     post({ type: 'ready', engine, detection: { available: module !== null, reason } });
   } catch (error) {

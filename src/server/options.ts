@@ -36,7 +36,10 @@ export interface ServerOptions {
   tmpDir?: string;
   /** The built page (vite build web). @default the package's web/dist */
   webDir?: string;
-  /** tfjs backend; the face detector runs on wasm. @default 'wasm' */
+  /**
+   * tfjs backend of the model workers; `auto`: detection's choice (the native cpu backend
+   * where the addon has the detection kernels, else wasm). @default 'auto'
+   */
   backend?: BackendName | 'auto';
   /** How often run folders are polled for new metrics and samples (SSE). @default 1000 */
   watchIntervalMs?: number;
@@ -97,7 +100,7 @@ export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOp
     jobTtlSeconds: integer(opts.jobTtlSeconds ?? 3600, 'jobTtlSeconds', 1, 7 * 24 * 3600),
     tmpDir: resolve(opts.tmpDir ?? tmpdir()),
     webDir: resolve(opts.webDir ?? DEFAULT_WEB_DIR),
-    backend: opts.backend ?? 'wasm',
+    backend: opts.backend ?? 'auto',
     watchIntervalMs: integer(opts.watchIntervalMs ?? 1000, 'watchIntervalMs', 10, 60_000),
     queue,
     history: opts.history ?? true,

@@ -67,7 +67,7 @@ export function registerDetect(program: Command): void {
         wholeImage: Boolean(opts.wholeImage),
         fps: opts.fps === undefined ? undefined : positiveNumber(opts.fps, '--fps', false),
         frames: opts.frames === undefined ? undefined : positiveNumber(opts.frames, '--frames', true),
-        // Face finding is only practical on wasm: --backend auto means wasm here.
+        // --backend auto: detection's own choice (native cpu where the addon has its kernels, else wasm).
         backend: engine.backend === 'auto' ? undefined : engine.backend,
         threads: engine.threads,
       };
