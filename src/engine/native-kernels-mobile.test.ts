@@ -85,6 +85,7 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
     ['channel multiplier 3', [2, 7, 6, 4], [3, 3, 4, 3], 1, 'same'],
     ['1x1, multiplier 2', [1, 5, 5, 3], [1, 1, 3, 2], 1, 'valid'],
     ['one channel, large', [1, 40, 33, 1], [3, 3, 1, 1], 1, 'same'],
+    ['72 channels (two register blocks and a rest), stride 2', [2, 9, 10, 72], [3, 3, 72, 1], 2, 'same'],
   ];
 
   it.each(cases)('depthwiseConv2d equals the JS kernel within 1e-5: %s', (_, xShape, fShape, strides, pad) => {
