@@ -113,3 +113,24 @@ describe.skipIf(!native || !UTKFACE_DIR)('detection on the native cpu backend eq
     expect(currentEngine()?.reason).toMatch(/^detection: the native addon has the detection kernels/);
   }, 300_000);
 });
+
+describe.skipIf(!native || !UTKFACE_DIR || !builtInDetector())('detection in the server’s model worker threads on the native cpu backend', () => {
+  it('two workers (one addon, one process) detecting at once give what one gives alone', async () => {
+    const { ModelPool } = await import('../src/server/model-pool.js');
+    const pool = new ModelPool(2, { backend: 'auto', threads: 1 }, () => undefined);
+    try {
+      const { engine } = await pool.start();
+      expect(engine.backend).toBe('cpu');
+      const files = photos(4);
+      const alone: Awaited<ReturnType<typeof detectImage>>[] = [];
+      for (const file of files) alone.push(await pool.run({ kind: 'detect-image', file, opts: {} }));
+      const together = await Promise.all([...files, ...files].map((file) => pool.run({ kind: 'detect-image', file, opts: {} })));
+      together.forEach((result, i) => {
+        const reference = alone[i % files.length]!;
+        expect(result.faces.map((f) => [f.box, f.pFake])).toEqual(reference.faces.map((f) => [f.box, f.pFake]));
+      });
+    } finally {
+      await pool.close();
+    }
+  }, 300_000);
+});
