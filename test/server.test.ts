@@ -120,7 +120,7 @@ describe('the server without runs or built-in models', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const health = (await (await fetch(`${url}/api/health`)).json()) as Health;
     expect(health).toMatchObject({ status: 'ok', runs: 0, maxUploadBytes: 1024 * 1024, jobs: { running: 0, waiting: 0, capacity: 5 } });
-    expect(health.engine).toMatch(/^wasm/);
+    expect(health.engine).toMatch(/^(wasm|cpu \(native OpenBLAS)/);
     expect(typeof health.detection.available).toBe('boolean');
   });
 
