@@ -30,7 +30,7 @@ describe('fakeface serve', () => {
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/engine wasm/);
+    expect(result.stderr).toMatch(/engine (wasm|cpu \(native OpenBLAS)/);
     expect(result.stderr).toMatch(/stopping/);
   });
 
