@@ -1,5 +1,5 @@
-// The quality recipe through the real trainer: G's moving average, DiffAugment and the
-// conditional labels on, trained, interrupted, resumed, generated from (library and CLI).
+// The quality recipe through the real trainer: G's moving average, DiffAugment, the
+// conditional labels and the class head on, trained, interrupted, resumed, generated from (library and CLI).
 import { readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,7 @@ const recipe = {
   ema: 0.9,
   diffAugment: 'color,translation,cutout',
   conditional: true,
+  auxClassifier: 0.5,
 };
 const options = (name: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
   dataDir: UTKFACE_DIR!,
@@ -52,7 +53,7 @@ const options = (name: string, extra: Partial<TrainOptions> = {}): TrainOptions 
 });
 const withoutTime = (records: Awaited<ReturnType<typeof readMetrics>>) => records.map(({ ms: _ms, ...rest }) => rest);
 
-/** Every weight of the newest checkpoint: G, D, D's projection and G's moving average. */
+/** Every weight of the newest checkpoint: G, D, D's projection and class head, and G's moving average. */
 async function checkpointWeights(run: string): Promise<Record<string, number[][]>> {
   const checkpoint = await loadCheckpoint((await latestCheckpointDir(run))!);
   const read = (model: { getWeights(): tf.Tensor[]; dispose(): unknown } | null | undefined) => {
@@ -60,15 +61,21 @@ async function checkpointWeights(run: string): Promise<Record<string, number[][]
     model?.dispose();
     return values;
   };
-  return { generator: read(checkpoint.gan.generator), discriminator: read(checkpoint.gan.discriminator), projection: read(checkpoint.gan.projection), ema: read(checkpoint.ema) };
+  return {
+    generator: read(checkpoint.gan.generator),
+    discriminator: read(checkpoint.gan.discriminator),
+    projection: read(checkpoint.gan.projection),
+    classifier: read(checkpoint.gan.classifier),
+    ema: read(checkpoint.ema),
+  };
 }
 
 const maxDifference = (a: Float32Array, b: Float32Array) => a.reduce((max, v, i) => Math.max(max, Math.abs(v - b[i]!)), 0);
 
-(UTKFACE_DIR ? describe : describe.skip)('the quality recipe through the trainer (EMA, DiffAugment, conditional)', () => {
+(UTKFACE_DIR ? describe : describe.skip)('the quality recipe through the trainer (EMA, DiffAugment, conditional, class head)', () => {
   const tensorCounts: number[] = [];
 
-  it('resumes to exactly the metrics and weights (G, D, projection, EMA) of an uninterrupted run; no tensor leaks', async () => {
+  it('resumes to exactly the metrics and weights (G, D, projection, class head, EMA) of an uninterrupted run; no tensor leaks', async () => {
     const straight = await train(options('straight'), { onIteration: () => tensorCounts.push(tf.memory().numTensors) });
     expect(straight).toMatchObject({ status: 'finished', iteration: 12 });
     // The number of live tensors stays flat across iterations, sample grids (every 5) and checkpoints (every 4).
@@ -84,6 +91,7 @@ const maxDifference = (a: Float32Array, b: Float32Array) => a.reduce((max, v, i)
     expect(withoutTime(await readMetrics(join(work, 'resumed')))).toEqual(withoutTime(await readMetrics(join(work, 'straight'))));
     const [resumed, uninterrupted] = [await checkpointWeights(join(work, 'resumed')), await checkpointWeights(join(work, 'straight'))];
     expect(resumed.projection.length).toBeGreaterThan(0);
+    expect(resumed.classifier.length).toBe(2);
     expect(resumed.ema.length).toBe(resumed.generator.length);
     expect(resumed).toEqual(uninterrupted);
   }, 300_000);

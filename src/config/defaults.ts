@@ -97,6 +97,13 @@ export interface TrainConfig {
    * projection term (Miyato & Koyama 2018). Photos without full labels are skipped.
    */
   conditional: boolean;
+  /**
+   * Conditional runs: weight of an auxiliary classifier on D's features (AC-GAN,
+   * Odena et al. 2017), beside the projection term. D learns to name the age bucket,
+   * gender and race of real photos; G is pushed to make faces D names as requested.
+   * 0 = off.
+   */
+  auxClassifier: number;
 }
 
 export const defaults: TrainConfig = {
@@ -132,10 +139,11 @@ export const defaults: TrainConfig = {
   diffAugment: [],
   loss: 'nonsaturating',
   conditional: false,
+  auxClassifier: 0,
 };
 
 /**
  * Keys added after runs were first written: a stored config without them reads
  * them as their defaults, which is what those runs trained with.
  */
-export const LATER_KEYS: readonly (keyof TrainConfig)[] = ['ema', 'diffAugment', 'loss', 'conditional'];
+export const LATER_KEYS: readonly (keyof TrainConfig)[] = ['ema', 'diffAugment', 'loss', 'conditional', 'auxClassifier'];

@@ -59,6 +59,7 @@ const rules: Record<keyof TrainConfig, Rule> = {
   diffAugment: { kind: 'enumList', values: ['color', 'translation', 'cutout'] },
   loss: { kind: 'enum', values: ['nonsaturating', 'hinge'] },
   conditional: { kind: 'boolean' },
+  auxClassifier: { kind: 'number', min: 0, max: 100 },
 };
 
 /** `batch-size` and `batch_size` are accepted for `batchSize`. */
@@ -129,6 +130,9 @@ export function resolveConfig(presetName: string | undefined, overrides: Overrid
     const rule = rules[key as keyof TrainConfig];
     if (!rule) throw new ConfigError(`unknown option "${rawKey}"`, `options: ${Object.keys(rules).join(', ')}`);
     config[key] = parseValue(key, value, rule);
+  }
+  if ((config.auxClassifier as number) > 0 && !config.conditional) {
+    throw new ConfigError(`auxClassifier ${String(config.auxClassifier)} needs a conditional run: the classifier learns UTKFace's labels`, 'add --conditional (or use --preset faces64)');
   }
   return Object.freeze(config as unknown as TrainConfig);
 }

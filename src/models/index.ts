@@ -19,6 +19,12 @@ export interface Gan {
    * <embed(y), features(x)>; see discriminatorLogits in train/step.ts.
    */
   projection?: tfl.LayersModel;
+  /**
+   * Conditional runs with --aux-classifier: AC-GAN's class head (Odena et al. 2017),
+   * Dense(D's feature width -> CONDITION_SIZE): one logit per age bucket, gender and
+   * race, read per group with a softmax (see conditionCrossEntropy in train/losses.ts).
+   */
+  classifier?: tfl.LayersModel;
 }
 
 /** Length of G's input: the noise, plus a conditional run's one-hot labels (appended; G's first layer learns their embedding). */
@@ -71,11 +77,27 @@ function buildProjection(discriminator: tfl.LayersModel, seed: number): tfl.Laye
   return model;
 }
 
-/** Builds the generator and discriminator a config describes (and a conditional run's projection). */
+function buildClassifier(discriminator: tfl.LayersModel, seed: number): tfl.LayersModel {
+  const model = tfl.sequential({ name: 'classifier' });
+  model.add(
+    tfl.layers.dense({
+      units: CONDITION_SIZE,
+      inputShape: [discriminatorFeatureWidth(discriminator)],
+      kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+      name: 'd_classifier',
+    }),
+  );
+  return model;
+}
+
+/** Builds the generator and discriminator a config describes (and a conditional run's projection and class head). */
 export function buildGan(config: TrainConfig, nextSeed: SeedSource): Gan {
   const generator = buildGenerator(config, nextSeed);
   const discriminator = buildDiscriminator(config, nextSeed);
-  return config.conditional ? { generator, discriminator, projection: buildProjection(discriminator, nextSeed()) } : { generator, discriminator };
+  if (!config.conditional) return { generator, discriminator };
+  const gan: Gan = { generator, discriminator, projection: buildProjection(discriminator, nextSeed()) };
+  if (config.auxClassifier > 0) gan.classifier = buildClassifier(discriminator, nextSeed());
+  return gan;
 }
 
 export interface ModelSize {

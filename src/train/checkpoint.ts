@@ -93,9 +93,11 @@ async function restoreOptimizer(optimizer: tf.Optimizer, file: string, saved: Op
   }
 }
 
-/** Folders beside generator/ and discriminator/ in runs that use them: G's moving average (--ema), D's class projection (--conditional). */
+/** Folders beside generator/ and discriminator/ in runs that use them: G's moving average (--ema), D's class projection (--conditional), D's class head (--aux-classifier). */
 const GENERATOR_EMA = 'generator-ema';
 const PROJECTION = 'projection';
+/** D's class head (--aux-classifier). */
+const CLASSIFIER = 'classifier';
 
 export async function saveCheckpoint(
   runDir: string,
@@ -116,6 +118,7 @@ export async function saveCheckpoint(
     await saveLayersModel(gan.generator, join(tmpDir, 'generator'));
     await saveLayersModel(gan.discriminator, join(tmpDir, 'discriminator'));
     if (gan.projection) await saveLayersModel(gan.projection, join(tmpDir, PROJECTION));
+    if (gan.classifier) await saveLayersModel(gan.classifier, join(tmpDir, CLASSIFIER));
     if (ema) await saveLayersModel(ema, join(tmpDir, GENERATOR_EMA));
     const checkpoint: CheckpointJson = {
       format: 'fakeface-checkpoint/1',
@@ -188,9 +191,11 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const json = await readCheckpointJson(dir);
   const gan: Gan = { generator: await loadLayersModel(join(dir, 'generator')), discriminator: await loadLayersModel(join(dir, 'discriminator')) };
   if (existsSync(join(dir, PROJECTION))) gan.projection = await loadLayersModel(join(dir, PROJECTION));
+  if (existsSync(join(dir, CLASSIFIER))) gan.classifier = await loadLayersModel(join(dir, CLASSIFIER));
   const ema = existsSync(join(dir, GENERATOR_EMA)) ? await loadLayersModel(join(dir, GENERATOR_EMA)) : null;
   if (json.config.ema > 0 && !ema) throw new CheckpointMismatchError(`${dir}: the run averages G's weights (ema ${json.config.ema}) but the checkpoint holds no ${GENERATOR_EMA}/`);
   if (json.config.conditional && !gan.projection) throw new CheckpointMismatchError(`${dir}: the run is conditional but the checkpoint holds no ${PROJECTION}/`);
+  if (json.config.auxClassifier > 0 && !gan.classifier) throw new CheckpointMismatchError(`${dir}: the run has a class head (auxClassifier ${json.config.auxClassifier}) but the checkpoint holds no ${CLASSIFIER}/`);
   return {
     dir,
     gan,

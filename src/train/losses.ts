@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanLoss } from '../config/index.js';
+import { AGE_BUCKETS, GENDERS, RACES } from '../data/conditions.js';
 
 /**
  * Binary cross-entropy of D's logits against one target for the whole batch,
@@ -33,4 +34,27 @@ export function discriminatorLoss(kind: GanLoss, logits: tf.Tensor, label: 0 | 1
 /** G's loss on D's logits for its fakes: non-saturating (cross-entropy against 1) or hinge. */
 export function generatorLoss(kind: GanLoss, logits: tf.Tensor): tf.Scalar {
   return kind === 'hinge' ? hingeGeneratorLoss(logits) : binaryCrossEntropyWithLogits(logits, 1);
+}
+
+/** Where each label group sits in a one-hot condition vector: [start, length]. */
+const CONDITION_GROUPS: readonly (readonly [number, number])[] = [
+  [0, AGE_BUCKETS.length],
+  [AGE_BUCKETS.length, GENDERS.length],
+  [AGE_BUCKETS.length + GENDERS.length, RACES.length],
+];
+
+/**
+ * AC-GAN's class loss: for each label group (age bucket, gender, race), softmax
+ * cross-entropy of the class head's logits (B x CONDITION_SIZE) against the one-hot
+ * labels; the mean over the batch, summed over the three groups.
+ */
+export function conditionCrossEntropy(classLogits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const perGroup = CONDITION_GROUPS.map(([start, length]) => {
+      const logits = tf.slice(classLogits, [0, start], [-1, length]);
+      const labels = tf.slice(oneHot, [0, start], [-1, length]);
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1)));
+    });
+    return tf.addN(perGroup) as tf.Scalar;
+  });
 }

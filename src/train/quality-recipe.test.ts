@@ -7,7 +7,7 @@ import { initEngine } from '../engine/index.js';
 import { buildGan, buildGenerator } from '../models/index.js';
 import { applyDiffAugment, drawDiffAugment } from './diff-augment.js';
 import { GeneratorEma } from './ema.js';
-import { binaryCrossEntropyWithLogits, discriminatorLoss, generatorLoss, hingeDiscriminatorLoss, hingeGeneratorLoss } from './losses.js';
+import { binaryCrossEntropyWithLogits, conditionCrossEntropy, discriminatorLoss, generatorLoss, hingeDiscriminatorLoss, hingeGeneratorLoss } from './losses.js';
 import { createAdam } from './optimizer.js';
 import { Rng } from './rng.js';
 import { generatorInput } from './samples.js';
@@ -219,5 +219,71 @@ describe('one step with every option on', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     expect(() => stepper.step({ ...inputs(), conditions: undefined })).toThrow(/needs the labels/);
     disposeModels(gan.generator, gan.discriminator, gan.projection!);
+  });
+});
+
+describe('the class head (--aux-classifier, AC-GAN)', () => {
+  it('scores each label group with its own softmax: log(7) + log(2) + log(5) on flat logits, ~0 when sure and right', () => {
+    const labels = tf.tensor2d(oneHotConditions([{ ageBucket: 3, gender: 1, race: 2 }]), [1, CONDITION_SIZE]);
+    expect(value(conditionCrossEntropy(tf.zeros([1, CONDITION_SIZE]) as tf.Tensor2D, labels))).toBeCloseTo(Math.log(7) + Math.log(2) + Math.log(5), 5);
+    const sure = tf.tidy(() => tf.mul(labels, 30) as tf.Tensor2D);
+    expect(value(conditionCrossEntropy(sure, labels))).toBeLessThan(1e-6);
+    // Sure and wrong about the gender only: that group's loss alone, ~30.
+    const wrongGender = tf.tensor2d(oneHotConditions([{ ageBucket: 3, gender: 0, race: 2 }]), [1, CONDITION_SIZE]);
+    expect(value(conditionCrossEntropy(sure, wrongGender))).toBeCloseTo(30, 3);
+    tf.dispose([labels, sure, wrongGender]);
+  });
+
+  it('needs a conditional run, and is built only when asked for', () => {
+    expect(() => resolveConfig('tiny', { auxClassifier: 1 })).toThrow(/auxClassifier 1 needs a conditional run/);
+    const small = { generatorUnits: [16], discriminatorUnits: [8], latentDim: 8, resolution: 8, conditional: true };
+    const withHead = buildGan(resolveConfig('tiny', { ...small, auxClassifier: 0.5 }), seeds(2));
+    const without = buildGan(resolveConfig('tiny', small), seeds(2));
+    expect(withHead.classifier!.inputs[0]!.shape).toEqual([null, 8]);
+    expect(withHead.classifier!.outputs[0]!.shape).toEqual([null, CONDITION_SIZE]);
+    expect(without.classifier).toBeUndefined();
+    disposeModels(withHead.generator, withHead.discriminator, withHead.projection!, withHead.classifier!, without.generator, without.discriminator, without.projection!);
+  });
+
+  it("adds weight x the class loss of real photos to D's loss, trains the head with D, and leaks no tensors", () => {
+    const config = resolveConfig('tiny', { generatorUnits: [16], discriminatorUnits: [16], latentDim: 8, resolution: 8, conditional: true, auxClassifier: 1 });
+    const rng = new Rng(4);
+    const labels = oneHotConditions(resolveConditions({}, 4, () => rng.uniform()));
+    const inputs: StepInputs = {
+      real: new Float32Array(4 * 8 * 8 * 3).map(() => rng.uniform() * 2 - 1),
+      noiseForD: withConditions(rng.normals(32), 8, labels),
+      noiseForG: withConditions(rng.normals(32), 8, labels),
+      conditions: { real: labels, fakeForD: labels, fakeForG: labels },
+    };
+    // Two identical GANs (same seeds), one step each: the class weight 2.5 against 0.
+    const run = (weight: number) => {
+      const gan = buildGan(config, seeds(6));
+      // The head's loss on the real batch at the initial weights, computed here from D's features.
+      const expected = value(
+        tf.tidy(() => {
+          let h: tf.Tensor = tf.tensor4d(inputs.real as Float32Array, [4, 8, 8, 3]);
+          for (const layer of gan.discriminator.layers.slice(0, -1)) h = layer.apply(h, { training: true }) as tf.Tensor;
+          return conditionCrossEntropy(gan.classifier!.apply(h) as tf.Tensor2D, tf.tensor2d(labels, [4, CONDITION_SIZE]));
+        }),
+      );
+      const headBefore = gan.classifier!.getWeights()[0]!.dataSync().slice();
+      const stepper = new GanStepper(gan, createAdam(config), createAdam(config), [8, 8, 3], 8 + CONDITION_SIZE, { auxClassifier: weight });
+      const metrics = stepper.step(inputs);
+      const headMoved = gan.classifier!.getWeights()[0]!.dataSync().some((v, i) => v !== headBefore[i]);
+      const tensors = tf.memory().numTensors;
+      for (let i = 0; i < 2; i++) stepper.step(inputs);
+      const flat = tf.memory().numTensors === tensors;
+      disposeModels(gan.generator, gan.discriminator, gan.projection!, gan.classifier!);
+      return { metrics, expected, headMoved, flat };
+    };
+    const [off, on] = [run(0), run(2.5)];
+    expect(on.expected).toBeGreaterThan(0.5);
+    expect(on.metrics.dLossReal - off.metrics.dLossReal).toBeCloseTo(2.5 * on.expected, 4);
+    // The fake batch's D loss has no class term (it differs only by D's first update, far less
+    // than a class loss); G's loss has one, on the labels its fakes were asked for.
+    expect(Math.abs(on.metrics.dLossFake - off.metrics.dLossFake)).toBeLessThan(0.05);
+    expect(on.metrics.gLoss).toBeGreaterThan(off.metrics.gLoss + 0.5);
+    expect([off.headMoved, on.headMoved]).toEqual([false, true]);
+    expect([off.flat, on.flat]).toEqual([true, true]);
   });
 });

@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { GanLoss } from '../config/index.js';
 import type { Gan } from '../models/index.js';
 import { applyDiffAugment, type DiffAugmentDraw } from './diff-augment.js';
-import { discriminatorLoss, generatorLoss } from './losses.js';
+import { conditionCrossEntropy, discriminatorLoss, generatorLoss } from './losses.js';
 
 export { binaryCrossEntropyWithLogits } from './losses.js';
 
@@ -61,6 +61,8 @@ export interface StepOptions {
   fakesFor?: 'inference' | 'training';
   /** The adversarial loss (default: non-saturating, the paper's). */
   loss?: GanLoss;
+  /** Weight of the class loss when the GAN has a class head (Gan.classifier; config auxClassifier). @default 1 */
+  auxClassifier?: number;
   /** What turns a DiffAugment draw into D's input; the default applies it (tests watch it through this). */
   augmenter?: (images: tf.Tensor4D, draw: DiffAugmentDraw, batch: 'real' | 'fakeForD' | 'fakeForG') => tf.Tensor4D;
 }
@@ -76,7 +78,18 @@ function accuracy(logits: tf.Tensor, label: 0 | 1): tf.Scalar {
  * A conditional run's projection discriminator adds <embed(y), features>
  * (Miyato & Koyama 2018): D then judges whether the face fits its labels too.
  */
-export function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor, projection?: { model: tfl.LayersModel; conditions: tf.Tensor2D }): tf.Tensor {
+export function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.Tensor, projection?: Projection): tf.Tensor {
+  return discriminatorForward(discriminator, images, projection).logits;
+}
+
+/** What a conditional run's D adds to its logit: the projection term's embedding and the batch's one-hot labels. */
+export interface Projection {
+  model: tfl.LayersModel;
+  conditions: tf.Tensor2D;
+}
+
+/** D's logits and its features (the input of its last Dense), for the class head of --aux-classifier. */
+function discriminatorForward(discriminator: tfl.LayersModel, images: tf.Tensor, projection?: Projection): { logits: tf.Tensor; features: tf.Tensor } {
   const layers = discriminator.layers;
   const out = layers[layers.length - 1] as tfl.layers.Layer & { kernel?: tfl.LayerVariable; bias?: tfl.LayerVariable };
   if (out.getClassName() !== 'Dense' || !out.kernel || !out.bias || out.getConfig().activation !== 'sigmoid') {
@@ -85,9 +98,14 @@ export function discriminatorLogits(discriminator: tfl.LayersModel, images: tf.T
   let h = images;
   for (const layer of layers.slice(0, -1)) h = layer.apply(h, { training: true }) as tf.Tensor;
   const logits = tf.add(tf.matMul(h, out.kernel.read()), out.bias.read());
-  if (!projection) return logits;
+  if (!projection) return { logits, features: h };
   const embedded = projection.model.apply(projection.conditions) as tf.Tensor;
-  return tf.add(logits, tf.sum(tf.mul(h, embedded), 1, true));
+  return { logits: tf.add(logits, tf.sum(tf.mul(h, embedded), 1, true)), features: h };
+}
+
+/** The --aux-classifier term: the class head's cross-entropy on D's features against the labels. */
+function classLoss(classifier: tfl.LayersModel, features: tf.Tensor, conditions: tf.Tensor2D, weight: number): tf.Scalar {
+  return tf.mul(conditionCrossEntropy(classifier.apply(features) as tf.Tensor2D, conditions), weight) as tf.Scalar;
 }
 
 function toMetrics(values: ArrayLike<number>): StepMetrics {
@@ -120,7 +138,7 @@ export class GanStepper {
     private readonly options: StepOptions = {},
   ) {
     this.generatorVariables = trainableVariables(gan.generator);
-    this.discriminatorVariables = [...trainableVariables(gan.discriminator), ...(gan.projection ? trainableVariables(gan.projection) : [])];
+    this.discriminatorVariables = [gan.discriminator, gan.projection, gan.classifier].flatMap((model) => (model ? trainableVariables(model) : []));
   }
 
   /** One iteration; reads the metrics back synchronously (cpu and wasm backends). */
@@ -175,7 +193,7 @@ export class GanStepper {
   }
 
   /** The projection term's inputs for a batch with these labels (conditional runs only). */
-  private projectionFor(conditions: Float32Array | undefined, batch: number): { model: tfl.LayersModel; conditions: tf.Tensor2D } | undefined {
+  private projectionFor(conditions: Float32Array | undefined, batch: number): Projection | undefined {
     if (!this.gan.projection) return undefined;
     if (!conditions) throw new Error('a conditional GAN needs the labels of every batch (StepInputs.conditions)');
     return { model: this.gan.projection, conditions: tf.tensor2d(conditions, [batch, conditions.length / batch]) };
@@ -188,9 +206,13 @@ export class GanStepper {
       let batchAccuracy: tf.Scalar | undefined;
       const loss = this.discriminatorOptimizer.minimize(
         () => {
-          const logits = discriminatorLogits(this.gan.discriminator, images, projection);
+          const { logits, features } = discriminatorForward(this.gan.discriminator, images, projection);
           batchAccuracy = tf.keep(accuracy(logits, label));
-          return discriminatorLoss(this.options.loss ?? 'nonsaturating', logits, label, target);
+          const loss = discriminatorLoss(this.options.loss ?? 'nonsaturating', logits, label, target);
+          // AC-GAN's class head learns the labels of real photos only (fakes' labels are what G was asked, not what it drew).
+          const classifier = this.gan.classifier;
+          if (!classifier || label !== 1 || !projection) return loss;
+          return tf.add(loss, classLoss(classifier, features, projection.conditions, this.options.auxClassifier ?? 1)) as tf.Scalar;
         },
         true,
         this.discriminatorVariables,
@@ -206,7 +228,12 @@ export class GanStepper {
       return this.generatorOptimizer.minimize(
         () => {
           const fakes = this.gan.generator.apply(z, { training: true }) as tf.Tensor;
-          return generatorLoss(this.options.loss ?? 'nonsaturating', discriminatorLogits(this.gan.discriminator, toDiscriminator(fakes), projection));
+          const { logits, features } = discriminatorForward(this.gan.discriminator, toDiscriminator(fakes), projection);
+          const loss = generatorLoss(this.options.loss ?? 'nonsaturating', logits);
+          // AC-GAN: G also wants D's class head to name the labels it was asked for.
+          const classifier = this.gan.classifier;
+          if (!classifier || !projection) return loss;
+          return tf.add(loss, classLoss(classifier, features, projection.conditions, this.options.auxClassifier ?? 1)) as tf.Scalar;
         },
         true,
         this.generatorVariables,

@@ -257,6 +257,7 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   const stepper = new GanStepper(gan, optimizers.generator, optimizers.discriminator, imageShape, generatorInputSize(config), {
     labelSmoothing: config.labelSmoothing,
     loss: config.loss,
+    auxClassifier: config.auxClassifier,
     // Radford et al.'s DCGAN (and PyTorch's example) trains D on G's batch-statistics output.
     fakesFor: config.architecture === 'dcgan' ? 'training' : 'inference',
   });
@@ -354,6 +355,7 @@ async function trainLocked(options: TrainOptions, hooks: TrainHooks, warn: (mess
   gan.generator.dispose();
   gan.discriminator.dispose();
   gan.projection?.dispose();
+  gan.classifier?.dispose();
   ema?.dispose();
   optimizers.generator.dispose();
   optimizers.discriminator.dispose();

@@ -37,6 +37,7 @@ const CONFIG_FLAGS: [flag: string, help: string, key?: string][] = [
   ['--diffaugment <ops>', 'DiffAugment on every batch D sees, real and fake: color,translation,cutout (any of them); none = off (default)', 'diffAugment'],
   ['--loss <name>', 'adversarial loss: nonsaturating (default, the paper\'s) or hinge'],
   ['--conditional', 'train on UTKFace labels (age bucket, gender, race): generate --age/--gender/--race; unlabelled photos are skipped'],
+  ['--aux-classifier <weight>', "conditional runs: weight of D's class head (AC-GAN), which pushes G to draw the labels asked for; 0 = off (default)"],
 ];
 
 /** Each flag's option name (as commander names it) and the config key it sets (the same unless given). */
