@@ -11,6 +11,7 @@ import type { NativeAddon } from './native.js';
 import {
   asCpuBackend,
   boolValues,
+  float32Inputs,
   float32Values,
   size,
   stats,
@@ -87,13 +88,10 @@ const BINARY_OPS: Record<string, { code: number; dtype: 'float32' | 'bool' }> = 
 function makeBinary(kernelName: string, native: NativeAddon, fallback: KernelFunc): KernelFunc {
   const { code, dtype } = BINARY_OPS[kernelName];
   return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { a, b } = args.inputs;
-    if (!backend || !a || !b) return fallback(args);
-    const aValues = float32Values(backend, a);
-    const bValues = float32Values(backend, b);
-    const plan = aValues && bValues ? planBroadcast(a.shape, b.shape) : null;
-    if (!aValues || !bValues || !plan) return fallback(args);
+    const inputs = float32Inputs(args, 'a', 'b');
+    const plan = inputs && planBroadcast(inputs.tensors.a.shape, inputs.tensors.b.shape);
+    if (!inputs || !plan) return fallback(args);
+    const { backend, tensors: { a, b }, values: { a: aValues, b: bValues } } = inputs;
     const n = size(plan.outShape);
     const out = dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n);
     if (n > 0 && size(a.shape) > 0 && size(b.shape) > 0) native.binaryOp(code, out, aValues, bValues, plan.dims, plan.aStrides, plan.bStrides);
@@ -115,10 +113,9 @@ const UNARY_OPS: Record<string, { code: number; alpha?: (attrs: Record<string, u
 function makeUnary(kernelName: string, native: NativeAddon, fallback: KernelFunc): KernelFunc {
   const { code, alpha } = UNARY_OPS[kernelName];
   return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { x } = args.inputs;
-    const values = backend && x ? float32Values(backend, x) : null;
-    if (!backend || !x || !values) return fallback(args);
+    const inputs = float32Inputs(args, 'x');
+    if (!inputs) return fallback(args);
+    const { backend, tensors: { x }, values: { x: values } } = inputs;
     const n = size(x.shape);
     const out = new Float32Array(n);
     if (n > 0) native.unaryOp(code, out, values.length === n ? values : values.subarray(0, n), alpha ? alpha(args.attrs ?? {}) : 0);
@@ -175,10 +172,9 @@ export function planReduction(shape: readonly number[], axes: readonly number[])
 /** Sum (mean: false) or Mean (mean: true) over axes, keepDims as tfjs. */
 function makeReduction(mean: boolean, native: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { x } = args.inputs;
-    const values = backend && x ? float32Values(backend, x) : null;
-    if (!backend || !x || !values) return fallback(args);
+    const inputs = float32Inputs(args, 'x');
+    if (!inputs) return fallback(args);
+    const { backend, tensors: { x }, values: { x: values } } = inputs;
     const attrs = args.attrs ?? {};
     let axes: number[];
     try {

@@ -19,14 +19,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './native.js';
 import {
-  ACTIVATIONS,
   asCpuBackend,
-  float32Values,
-  perColumn,
+  convInfo,
+  float32Inputs,
+  makeConvKernel,
+  makeFusedConvKernel,
   size,
   stats,
-  type KernelArgs,
   type KernelFunc,
+  type NativeConv,
   type NativeKernelSpec,
 } from './native-kernels-common.js';
 
@@ -34,24 +35,8 @@ type Shape4 = [number, number, number, number];
 
 /** [B, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL] for native.depthwiseConv2d, or null when it does not handle the attrs. */
 export function depthwiseGeometry(xShape: readonly number[], filterShape: readonly number[], attrs: Record<string, unknown>): { geometry: Float64Array; outShape: number[]; channels: number } | null {
-  const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
-  if (dataFormat !== 'NHWC' || xShape.length !== 4 || filterShape.length !== 4 || xShape[3] !== filterShape[2]) return null;
-  let info: ReturnType<typeof tf.backend_util.computeConv2DInfo>;
-  try {
-    info = tf.backend_util.computeConv2DInfo(
-      xShape as Shape4, filterShape as Shape4,
-      attrs.strides as number | [number, number],
-      ((attrs.dilations as number | [number, number] | undefined) ?? 1),
-      attrs.pad as Parameters<typeof tf.backend_util.computeConv2DInfo>[4],
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      true, 'channelsLast',
-    );
-  } catch {
-    return null;
-  }
-  const ints = [info.strideHeight, info.strideWidth, info.outHeight, info.outWidth, info.padInfo.top, info.padInfo.left];
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || ints.some((v) => !Number.isInteger(v) || v < 0)) return null;
-  if (info.strideHeight < 1 || info.strideWidth < 1) return null;
+  const info = convInfo(xShape, filterShape, attrs, { depthwise: true, dilations: attrs.dilations });
+  if (!info) return null;
   const multiplier = filterShape[3]!;
   const geometry = Float64Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, multiplier,
@@ -61,62 +46,27 @@ export function depthwiseGeometry(xShape: readonly number[], filterShape: readon
   return { geometry, outShape: info.outShape, channels: info.outChannels };
 }
 
-function nativeDepthwise(native: NativeAddon, args: KernelArgs): { shape: number[]; values: Float32Array; channels: number } | null {
-  const backend = asCpuBackend(args.backend);
-  const { x, filter } = args.inputs;
-  if (!backend || !x || !filter) return null;
-  const xv = float32Values(backend, x);
-  const fv = float32Values(backend, filter);
-  const plan = xv && fv ? depthwiseGeometry(x.shape, filter.shape, args.attrs ?? {}) : null;
-  if (!xv || !fv || !plan) return null;
+/** y = depthwiseConv2d(x, filter) into a new Float32Array, or null to fall back. */
+const nativeDepthwise: NativeConv = (native, args) => {
+  const inputs = float32Inputs(args, 'x', 'filter');
+  const plan = inputs && depthwiseGeometry(inputs.tensors.x.shape, inputs.tensors.filter.shape, args.attrs ?? {});
+  if (!inputs || !plan) return null;
   const values = new Float32Array(size(plan.outShape));
-  native.depthwiseConv2d(xv, fv, values, plan.geometry);
+  native.depthwiseConv2d(inputs.values.x, inputs.values.filter, values, plan.geometry);
   return { shape: plan.outShape, values, channels: plan.channels };
-}
+};
 
-function makeDepthwise(native: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (args) => {
-    const result = nativeDepthwise(native, args);
-    if (!result) return fallback(args);
-    stats.native++;
-    return asCpuBackend(args.backend)!.makeTensorInfo(result.shape, 'float32', result.values);
-  };
-}
-
-/** depthwise conv + per-channel bias + activation, as tfjs' FusedDepthwiseConv2D. Other bias shapes fall back. */
-function makeFusedDepthwise(native: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { bias, filter, preluActivationWeights: prelu } = args.inputs;
-    const attrs = args.attrs ?? {};
-    const activation = (attrs.activation as string | undefined) ?? 'linear';
-    const code = ACTIVATIONS[activation];
-    if (!backend || !filter || code === undefined) return fallback(args);
-    const channels = (filter.shape[2] ?? 0) * (filter.shape[3] ?? 0);
-    const biasValues = bias ? perColumn(backend, bias, channels, 4) : null;
-    const preluValues = activation === 'prelu' && prelu ? perColumn(backend, prelu, channels, 4) : null;
-    if ((bias && !biasValues) || (activation === 'prelu' && !preluValues)) return fallback(args);
-    const result = nativeDepthwise(native, args);
-    if (!result) return fallback(args);
-    const alpha = typeof attrs.leakyreluAlpha === 'number' ? attrs.leakyreluAlpha : 0.2;
-    const rows = result.values.length / Math.max(1, result.channels);
-    if (result.values.length > 0 && (biasValues || code !== ACTIVATIONS.linear)) {
-      native.biasActivation(result.values, rows, result.channels, biasValues, code, alpha, preluValues);
-    }
-    stats.native++;
-    return backend.makeTensorInfo(result.shape, 'float32', result.values);
-  };
-}
+/** The depthwise filter is [KH, KW, C, multiplier]: C * multiplier output channels. */
+const depthwiseChannels = (filterShape: readonly number[]): number => (filterShape[2] ?? 0) * (filterShape[3] ?? 0);
 
 /** ClipByValue (attrs clipValueMin / clipValueMax) or Relu6 (0..6, -0 becomes 0 as Math.max(0, x) does). */
 function makeClip(relu6: boolean, native: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { x } = args.inputs;
-    const values = backend && x ? float32Values(backend, x) : null;
+    const inputs = float32Inputs(args, 'x');
     const lo = relu6 ? 0 : Number(args.attrs?.clipValueMin);
     const hi = relu6 ? 6 : Number(args.attrs?.clipValueMax);
-    if (!backend || !x || !values || Number.isNaN(lo) || Number.isNaN(hi)) return fallback(args);
+    if (!inputs || Number.isNaN(lo) || Number.isNaN(hi)) return fallback(args);
+    const { backend, tensors: { x }, values: { x: values } } = inputs;
     const n = size(x.shape);
     const out = new Float32Array(n);
     if (n > 0) native.clip(out, values.length === n ? values : values.subarray(0, n), lo, hi, relu6);
@@ -127,13 +77,13 @@ function makeClip(relu6: boolean, native: NativeAddon, fallback: KernelFunc): Ke
 
 function makeResizeBilinear(native: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (args) => {
-    const backend = asCpuBackend(args.backend);
-    const { images } = args.inputs;
+    const inputs = float32Inputs(args, 'images');
     const attrs = args.attrs ?? {};
     const [height, width] = (attrs.size as [number, number] | undefined) ?? [];
-    const values = backend && images ? float32Values(backend, images) : null;
     const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
-    if (!backend || !images || !values || images.shape.length !== 4 || !ok(height) || !ok(width) || size(images.shape) === 0) return fallback(args);
+    if (!inputs || !ok(height) || !ok(width)) return fallback(args);
+    const { backend, tensors: { images }, values: { images: values } } = inputs;
+    if (images.shape.length !== 4 || size(images.shape) === 0) return fallback(args);
     const [batch, , , channels] = images.shape as Shape4;
     const outShape = [batch, height, width, channels];
     const out = new Float32Array(size(outShape));
@@ -286,8 +236,9 @@ function makeTranspose(fallback: KernelFunc): KernelFunc {
 }
 
 export const MOBILE_KERNELS: NativeKernelSpec[] = [
-  { kernelName: tf.DepthwiseConv2dNative, group: 'conv', needs: ['depthwiseConv2d'], make: makeDepthwise },
-  { kernelName: tf.FusedDepthwiseConv2D, group: 'conv', needs: ['depthwiseConv2d', 'biasActivation'], make: makeFusedDepthwise },
+  { kernelName: tf.DepthwiseConv2dNative, group: 'conv', needs: ['depthwiseConv2d'], make: (native, fallback) => makeConvKernel(nativeDepthwise, native, fallback) },
+  // depthwise conv + per-channel bias + activation, as tfjs' FusedDepthwiseConv2D
+  { kernelName: tf.FusedDepthwiseConv2D, group: 'conv', needs: ['depthwiseConv2d', 'biasActivation'], make: (native, fallback) => makeFusedConvKernel(nativeDepthwise, depthwiseChannels, native, fallback) },
   { kernelName: tf.ClipByValue, group: 'elementwise', needs: ['clip'], make: (native, fallback) => makeClip(false, native, fallback) },
   { kernelName: tf.Relu6, group: 'elementwise', needs: ['clip'], make: (native, fallback) => makeClip(true, native, fallback) },
   { kernelName: tf.ResizeBilinear, group: 'elementwise', needs: ['resizeBilinear'], make: makeResizeBilinear },
