@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { loadNativeAddon, nativeBlasAvailable, nativeKernelStats, registerNativeKernels, restoreOriginalKernels } from './native.js';
+import { nativeAddonBuilt, originalThenNative, useCpuBackend } from '../../test/helpers/native.js';
+import { randomArray, randomTensor } from '../../test/helpers/random.js';
+import { loadNativeAddon } from './native.js';
 import { planBroadcast, planReduction, tileValues } from './native-kernels-elementwise.js';
 
-const built = nativeBlasAvailable();
-if (!built) console.warn('native addon not built (run `npm run build:native`): skipping native element-wise kernel tests');
-
-/** Deterministic values in [-scale, scale). */
-function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
-
-const rand = (shape: number[], seed: number, scale = 1) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
+const built = nativeAddonBuilt('native element-wise kernel tests');
 
 /** Same values, bit for bit (NaN equals NaN; -0 equals -0). */
 function expectSame(actual: ArrayLike<number>, expected: ArrayLike<number>): void {
@@ -77,26 +65,10 @@ describe('planBroadcast / planReduction', () => {
 });
 
 describe.skipIf(!built)('native element-wise cpu kernels', () => {
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  });
-  afterAll(() => restoreOriginalKernels('cpu'));
+  useCpuBackend();
 
   /** f with the original kernels, then with the native ones: [reference, native] values. */
-  function both(f: () => tf.Tensor, path: 'native' | 'fallback' = 'native'): [ArrayLike<number>, ArrayLike<number>] {
-    restoreOriginalKernels('cpu');
-    const reference = tf.tidy(f);
-    expect(registerNativeKernels('cpu', ['elementwise'])).toBe(true);
-    const before = nativeKernelStats()[path];
-    const native = tf.tidy(f);
-    expect(nativeKernelStats()[path]).toBeGreaterThan(before);
-    expect(native.shape).toEqual(reference.shape);
-    expect(native.dtype).toBe(reference.dtype);
-    const result: [ArrayLike<number>, ArrayLike<number>] = [reference.dataSync() as ArrayLike<number>, native.dataSync() as ArrayLike<number>];
-    tf.dispose([reference, native]);
-    return result;
-  }
+  const both = (f: () => tf.Tensor, path: 'native' | 'fallback' = 'native') => originalThenNative(f, { groups: ['elementwise'], path })[0]!;
 
   const shapePairs: Array<[number[], number[]]> = [
     [[7, 13], [7, 13]],
@@ -122,8 +94,8 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
   ];
   it.each(binaryOps)('%s equals the JS kernel bit for bit, with every broadcast pattern', (_, op) => {
     shapePairs.forEach(([aShape, bShape], i) => {
-      const a = rand(aShape, 10 + i, 3);
-      const b = rand(bShape, 50 + i, 3);
+      const a = randomTensor(aShape, 10 + i, 3);
+      const b = randomTensor(bShape, 50 + i, 3);
       const [reference, native] = both(() => op(a, b));
       expectSame(native, reference);
       tf.dispose([a, b]);
@@ -169,9 +141,9 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
   });
 
   it('select (where) equals the JS kernel; int32 values fall back', () => {
-    const x = rand([9, 11], 6);
-    const t = rand([9, 11], 7);
-    const e = rand([9, 11], 8);
+    const x = randomTensor([9, 11], 6);
+    const t = randomTensor([9, 11], 7);
+    const e = randomTensor([9, 11], 8);
     const [reference, native] = both(() => tf.where(tf.greater(x, 0), t, e));
     expectSame(native, reference);
     const [ri, ni] = both(() => tf.where(tf.greater(x, 0), tf.cast(t, 'int32'), tf.cast(e, 'int32')), 'fallback');
@@ -190,7 +162,7 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
     [[7, 1, 3], [0, 2], false],
   ];
   it.each(reductions)('sum and mean of %j over %j (keepDims %s) equal the JS kernels bit for bit', (shape, axis, keepDims) => {
-    const x = rand(shape, 9, 5);
+    const x = randomTensor(shape, 9, 5);
     for (const op of [tf.sum, tf.mean]) {
       const [reference, native] = both(() => op(x, axis, keepDims));
       expectSame(native, reference);
@@ -198,7 +170,7 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
   });
 
   it('reductions over axes that are not one run, and of int32, fall back', () => {
-    const x = rand([3, 4, 5], 10);
+    const x = randomTensor([3, 4, 5], 10);
     const [reference, native] = both(() => tf.sum(x, [0, 2]), 'fallback');
     expectSame(native, reference);
     const [r2, n2] = both(() => tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), 0), 'fallback');
@@ -215,11 +187,11 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
     ];
     cases.forEach(([shape, scaleShape, offsetShape], i) => {
       const channels = shape[shape.length - 1];
-      const x = rand(shape, 20 + i, 3);
-      const mean = rand([channels], 30 + i);
-      const variance = tf.abs(rand([channels], 40 + i, 2));
-      const scale = scaleShape ? rand(scaleShape, 50 + i) : undefined;
-      const offset = offsetShape ? rand(offsetShape, 60 + i) : undefined;
+      const x = randomTensor(shape, 20 + i, 3);
+      const mean = randomTensor([channels], 30 + i);
+      const variance = tf.abs(randomTensor([channels], 40 + i, 2));
+      const scale = scaleShape ? randomTensor(scaleShape, 50 + i) : undefined;
+      const offset = offsetShape ? randomTensor(offsetShape, 60 + i) : undefined;
       const [reference, native] = both(() => tf.batchNorm(x, mean, variance, offset, scale, 1e-3));
       expectSame(native, reference);
     });
@@ -228,7 +200,7 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
   it('tile equals the JS kernel for float32 and int32', () => {
     const cases: Array<[number[], number[]]> = [[[1, 1, 1, 5], [3, 4, 2, 1]], [[3, 1], [2, 7]], [[2, 3, 4], [2, 1, 3]], [[6], [3]]];
     for (const [shape, reps] of cases) {
-      const x = rand(shape, 70, 9);
+      const x = randomTensor(shape, 70, 9);
       const [reference, native] = both(() => tf.tile(x, reps));
       expectSame(native, reference);
       const [ri, ni] = both(() => tf.tile(tf.cast(x, 'int32'), reps));
@@ -247,7 +219,7 @@ describe.skipIf(!built)('native element-wise cpu kernels', () => {
         tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
       ],
     });
-    const x = rand([13, 10], 80, 2);
+    const x = randomTensor([13, 10], 80, 2);
     const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const gradients = (): tf.Tensor => {
       const { value, grads } = tf.variableGrads(() => tf.mean(tf.log(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, weights);

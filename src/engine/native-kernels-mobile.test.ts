@@ -1,33 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { nativeBlasAvailable, nativeKernelStats, registerNativeKernels, restoreOriginalKernels } from './native.js';
+import { nativeAddonBuilt, originalThenNative, useCpuBackend } from '../../test/helpers/native.js';
+import { randomArray, randomTensor } from '../../test/helpers/random.js';
+import { relativeError } from '../../test/helpers/relative-error.js';
+import { registerNativeKernels } from './native.js';
 import { padValues } from './native-kernels-mobile.js';
 
-const built = nativeBlasAvailable();
-if (!built) console.warn('native addon not built (run `npm run build:native`): skipping the native depthwise / clip / resize / pad tests');
-
-function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
-
-const rand = (shape: number[], seed: number, scale = 1) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
-
-/** Worst |actual - expected| relative to max(1, max |expected|). */
-function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return worst;
-}
+const built = nativeAddonBuilt('the native depthwise / clip / resize / pad tests');
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -52,29 +32,10 @@ describe('padValues', () => {
 });
 
 describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, resize, pad)', () => {
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  });
-  afterAll(() => restoreOriginalKernels('cpu'));
+  useCpuBackend();
 
-  /** f's outputs with tfjs' JS kernels, then with the native ones (which must have run). */
-  function both(f: () => tf.Tensor, path: 'native' | 'fallback' = 'native'): [Float32Array, Float32Array] {
-    const run = () => {
-      const out = tf.tidy(f);
-      const values = { shape: out.shape, values: out.dataSync() as Float32Array };
-      out.dispose();
-      return values;
-    };
-    restoreOriginalKernels('cpu');
-    const reference = run();
-    expect(registerNativeKernels('cpu')).toBe(true);
-    const before = nativeKernelStats()[path];
-    const native = run();
-    expect(nativeKernelStats()[path]).toBeGreaterThan(before);
-    expect(native.shape).toEqual(reference.shape);
-    return [reference.values, native.values];
-  }
+  /** f's output with tfjs' JS kernels, then with the native ones (which must have run). */
+  const both = (f: () => tf.Tensor, path: 'native' | 'fallback' = 'native') => originalThenNative(f, { path })[0]!;
 
   const cases: Array<[string, number[], number[], number | [number, number], Pad]> = [
     ['3x3, stride 1, same (MobileNet)', [2, 9, 7, 8], [3, 3, 8, 1], 1, 'same'],
@@ -89,30 +50,30 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
   ];
 
   it.each(cases)('depthwiseConv2d equals the JS kernel within 1e-5: %s', (_, xShape, fShape, strides, pad) => {
-    const x = rand(xShape, 1, 3);
-    const filter = rand(fShape, 2);
+    const x = randomTensor(xShape, 1, 3);
+    const filter = randomTensor(fShape, 2);
     const [reference, native] = both(() => tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, strides, pad));
-    expect(worstError(native, reference)).toBeLessThanOrEqual(1e-5);
+    expect(relativeError(native, reference)).toBeLessThanOrEqual(1e-5);
     tf.dispose([x, filter]);
   });
 
   it('fused depthwise conv with bias and relu6 / prelu equals the JS kernel', () => {
-    const x = rand([2, 8, 8, 6], 3, 4);
-    const filter = rand([3, 3, 6, 1], 4);
-    const bias = rand([6], 5);
-    const alpha = rand([6], 6);
+    const x = randomTensor([2, 8, 8, 6], 3, 4);
+    const filter = randomTensor([3, 3, 6, 1], 4);
+    const bias = randomTensor([6], 5);
+    const alpha = randomTensor([6], 6);
     for (const activation of ['relu6', 'relu', 'prelu', 'linear'] as const) {
       const [reference, native] = both(() =>
         tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation, preluActivationWeights: activation === 'prelu' ? alpha : undefined }),
       );
-      expect(worstError(native, reference)).toBeLessThanOrEqual(1e-5);
+      expect(relativeError(native, reference)).toBeLessThanOrEqual(1e-5);
     }
     tf.dispose([x, filter, bias, alpha]);
   });
 
   it('dilations fall back to the JS kernel', () => {
-    const x = rand([1, 9, 9, 4], 7);
-    const filter = rand([3, 3, 4, 1], 8);
+    const x = randomTensor([1, 9, 9, 4], 7);
+    const filter = randomTensor([3, 3, 4, 1], 8);
     const [reference, native] = both(() => tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same', 'NHWC', 2), 'fallback');
     expect(Array.from(native)).toEqual(Array.from(reference));
     tf.dispose([x, filter]);
@@ -139,14 +100,14 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
     ['align corners', [1, 9, 8, 2], [17, 15], true, false],
     ['to one pixel', [1, 5, 6, 3], [1, 1], false, true],
   ] as Array<[string, number[], [number, number], boolean, boolean]>)('resizeBilinear equals the JS kernel bit for bit: %s', (_, shape, size, alignCorners, halfPixel) => {
-    const x = rand(shape, 10, 255);
+    const x = randomTensor(shape, 10, 255);
     const [reference, native] = both(() => tf.image.resizeBilinear(x as tf.Tensor4D, size, alignCorners, halfPixel));
     expect(Array.from(native)).toEqual(Array.from(reference));
     x.dispose();
   });
 
   it('pad equals the JS kernel for float32 and int32, any constant', () => {
-    const x = rand([3, 5, 4, 3], 11);
+    const x = randomTensor([3, 5, 4, 3], 11);
     const xi = tf.tensor(Int32Array.from({ length: 60 }, (_, i) => i - 30), [3, 4, 5]);
     const [r1, n1] = both(() => tf.pad(x, [[0, 0], [2, 3], [1, 0], [0, 0]], 128));
     expect(Array.from(n1)).toEqual(Array.from(r1));
@@ -158,7 +119,7 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
   });
 
   it('strided slices and transposes equal the JS kernels bit for bit (float32 and int32)', () => {
-    const x = rand([2, 5, 4, 3], 15);
+    const x = randomTensor([2, 5, 4, 3], 15);
     const xi = tf.tensor(Int32Array.from({ length: 5118 * 3 }, (_, i) => i * 7 - 99), [1, 5118, 3]);
     const slices: Array<[tf.Tensor, number[], number[]]> = [
       [x, [0, 1, 0, 1], [2, 3, 4, 2]],
@@ -180,9 +141,9 @@ describe.skipIf(!built)('native MobileNet kernels (depthwise conv, clip, relu6, 
 
   it('leaks no tensors', () => {
     expect(registerNativeKernels('cpu')).toBe(true);
-    const x = rand([1, 12, 12, 8], 12);
-    const filter = rand([3, 3, 8, 1], 13);
-    const bias = rand([8], 14);
+    const x = randomTensor([1, 12, 12, 8], 12);
+    const filter = randomTensor([3, 3, 8, 1], 13);
+    const bias = randomTensor([8], 14);
     const step = () =>
       tf.tidy(() => {
         const y = tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 2, pad: 'same', bias, activation: 'relu6' });

@@ -18,32 +18,12 @@ import {
   setConvEngine,
   type ConvEngine,
 } from './native.js';
+import { randomTensor } from '../../test/helpers/random.js';
+import { relativeError } from '../../test/helpers/relative-error.js';
 
 const status = oneDnnStatus();
 if (!status) console.warn('native addon not built (run `npm run build:native`): skipping the oneDNN convolution tests');
 else if (!status.available) console.warn(`oneDNN not available (${status.reason}): skipping the oneDNN convolution tests`);
-
-function randomArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const rand = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);
-
-/** Largest |actual - expected| relative to max(1, max |expected|): sums of products in another order. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / scale);
-  return worst;
-}
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -123,10 +103,10 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
   }
 
   it.each([...randomCases(24), ...DCGAN_CASES].map((c) => [c.name, c] as const))('conv2d and both gradients equal im2col and tfjs: %s', (_, c) => {
-    const x = rand(c.xShape, 1);
-    const filter = rand(c.fShape, 2);
+    const x = randomTensor(c.xShape, 1);
+    const filter = randomTensor(c.fShape, 2);
     const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad);
-    const dy = tf.tidy(() => rand(conv(x, filter).shape, 3));
+    const dy = tf.tidy(() => randomTensor(conv(x, filter).shape, 3));
     const { reference, im2col, onednn } = threeWays(() => [
       conv(x, filter),
       ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, filter]),
@@ -145,9 +125,9 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
   ] as Array<[string, number[], number[], [number, number, number, number], 'same' | 'valid']>)(
     'conv2dTranspose and its gradients equal im2col and tfjs: %s',
     (_, xShape, fShape, outShape, pad) => {
-      const x = rand(xShape, 4);
-      const filter = rand(fShape, 5);
-      const dy = rand(outShape, 6);
+      const x = randomTensor(xShape, 4);
+      const filter = randomTensor(fShape, 5);
+      const dy = randomTensor(outShape, 6);
       const convT = (a: tf.Tensor, b: tf.Tensor) => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, outShape, 2, pad);
       const { reference, im2col, onednn } = threeWays(() => [
         convT(x, filter),
@@ -162,8 +142,8 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
   );
 
   it("falls back to im2col where oneDNN declines a shape (tfjs' numeric pad with a non-square filter)", () => {
-    const x = rand([2, 8, 10, 3], 9);
-    const filter = rand([4, 1, 3, 2], 10);
+    const x = randomTensor([2, 8, 10, 3], 9);
+    const filter = randomTensor([4, 1, 3, 2], 10);
     restoreOriginalKernels('cpu');
     const reference = tf.tidy(() => tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 0).dataSync() as Float32Array);
     expect(registerNativeKernels('cpu', ['conv'])).toBe(true);
@@ -179,8 +159,8 @@ describe.skipIf(!status?.available)(`oneDNN convolution kernels (${status?.versi
     expect(registerNativeKernels('cpu', ['conv'])).toBe(true);
     setConvEngine('auto');
     clearConvTuning();
-    const x = rand([2, 9, 9, 4], 7);
-    const filter = rand([3, 3, 4, 6], 8);
+    const x = randomTensor([2, 9, 9, 4], 7);
+    const filter = randomTensor([3, 3, 4, 6], 8);
     const values: Float32Array[] = [];
     for (let i = 0; i < 7; i++) values.push(tf.tidy(() => tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same').dataSync() as Float32Array));
     const stats = convEngineStats();

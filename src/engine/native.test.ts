@@ -4,29 +4,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {
   loadNativeAddon,
-  nativeBlasAvailable,
   nativeKernelsRegistered,
   nativeKernelStats,
   registerNativeKernels,
   restoreOriginalKernels,
   setNativeThreads,
 } from './native.js';
+import { nativeAddonBuilt } from '../../test/helpers/native.js';
+import { randomArray, randomTensor } from '../../test/helpers/random.js';
 
-const built = nativeBlasAvailable();
-if (!built) {
-  console.warn('native BLAS addon not built (run `npm run build:native` with libopenblas-dev): skipping native kernel tests');
-}
-
-/** Deterministic values in [-1, 1). */
-function randomArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+const built = nativeAddonBuilt('native kernel tests');
 
 /** Row-major C = alpha op(A) op(B) + beta C, in double. */
 function naiveGemm(
@@ -136,11 +123,9 @@ describe.skipIf(!built)('native cpu kernels', () => {
     return result;
   }
 
-  const rand = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);
-
   it.each([[false, false], [false, true], [true, false], [true, true]])('matMul equals the JS kernel (transposeA=%s, transposeB=%s)', (ta, tb) => {
-    const a = rand(ta ? [13, 6] : [6, 13], 10);
-    const b = rand(tb ? [9, 13] : [13, 9], 11);
+    const a = randomTensor(ta ? [13, 6] : [6, 13], 10);
+    const b = randomTensor(tb ? [9, 13] : [13, 9], 11);
     const [reference, native] = both(() => tf.matMul(a, b, ta, tb));
     expectClose(native, reference);
   });
@@ -153,8 +138,8 @@ describe.skipIf(!built)('native cpu kernels', () => {
     [[3, 5, 4], [3, 6, 5], true, true],
     [[3, 5, 4], [5, 6], true, false],
   ])('batched matMul %j x %j (transposeA=%s, transposeB=%s) equals the JS kernel', (aShape, bShape, ta, tb) => {
-    const a = rand(aShape, 12);
-    const b = rand(bShape, 13);
+    const a = randomTensor(aShape, 12);
+    const b = randomTensor(bShape, 13);
     const [reference, native] = both(() => tf.matMul(a, b, ta, tb));
     expectClose(native, reference);
   });
@@ -193,10 +178,10 @@ describe.skipIf(!built)('native cpu kernels', () => {
 
   const activations = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid', 'prelu'] as const;
   it.each(activations)('fused matMul + bias + %s equals the JS kernel', (activation) => {
-    const a = tf.mul(rand([2, 6, 11], 17), 4); // large enough for relu6 to clip
-    const b = rand([11, 7], 18);
-    const bias = rand([7], 19);
-    const prelu = rand([7], 20);
+    const a = tf.mul(randomTensor([2, 6, 11], 17), 4); // large enough for relu6 to clip
+    const b = randomTensor([11, 7], 18);
+    const bias = randomTensor([7], 19);
+    const prelu = randomTensor([7], 20);
     for (const [ta, tb] of [[false, false], [true, true]]) {
       const [reference, native] = both(() =>
         tf.fused.matMul({
@@ -220,10 +205,10 @@ describe.skipIf(!built)('native cpu kernels', () => {
     ['full bias [M,N] + prelu with [M,N] weights', [6, 7], 'prelu', [6, 7]],
     ['no bias + sigmoid', null, 'sigmoid', undefined],
   ] as const)('fused matMul with %s equals the JS kernel without leaking', (_, biasShape, activation, preluShape) => {
-    const a = rand([6, 11], 21);
-    const b = rand([11, 7], 22);
-    const bias = biasShape ? rand([...biasShape], 23) : undefined;
-    const prelu = preluShape ? rand([...preluShape], 24) : undefined;
+    const a = randomTensor([6, 11], 21);
+    const b = randomTensor([11, 7], 22);
+    const bias = biasShape ? randomTensor([...biasShape], 23) : undefined;
+    const prelu = preluShape ? randomTensor([...preluShape], 24) : undefined;
     const run = () => tf.fused.matMul({ a, b, bias, activation, preluActivationWeights: prelu });
     const [reference, native] = both(run);
     expectClose(native, reference);
@@ -240,7 +225,7 @@ describe.skipIf(!built)('native cpu kernels', () => {
         tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
       ],
     });
-    const x = rand([10, 24], 25);
+    const x = randomTensor([10, 24], 25);
     const y = tf.tensor2d(Array.from({ length: 10 }, (_, i) => i % 2), [10, 1]);
     const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const gradients = (): tf.Tensor => {
@@ -257,8 +242,8 @@ describe.skipIf(!built)('native cpu kernels', () => {
 
   it('leaves the tensor count flat', () => {
     registerNativeKernels('cpu');
-    const a = rand([8, 9], 26);
-    const b = rand([9, 10], 27);
+    const a = randomTensor([8, 9], 26);
+    const b = randomTensor([9, 10], 27);
     const bias = tf.zeros([10]);
     tf.dispose(tf.matMul(a, b));
     const before = tf.memory().numTensors;

@@ -2,30 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { randomValues } from '../../test/helpers/random.js';
+import { relativeError } from '../../test/helpers/relative-error.js';
+import { buildTinyDcgan, meanOutputGradients, TINY_DCGAN_INPUT } from '../../test/helpers/tiny-dcgan.js';
 import { installWasmConvGradient, uninstallWasmConvGradient, wasmConvRoutes } from './wasm-conv.js';
 
-function randomArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const randomValues = (shape: number[], seed: number) => randomArray(shape.reduce((a, b) => a * b, 1), seed);
-
-/** |actual - expected| <= tolerance * (1 + max |expected|). */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 5e-6): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / scale);
-  expect(worst).toBeLessThanOrEqual(tolerance);
-}
+/** |actual - expected| <= tolerance * max(1, max |expected|). */
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 5e-6): void => {
+  expect(relativeError(actual, expected)).toBeLessThanOrEqual(tolerance);
+};
 
 /** f's outputs on `backend`, as plain arrays (inputs are made on that backend from values). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -119,29 +104,12 @@ describe('conv gradients on wasm', () => {
   });
 
   it('trains a small DCGAN-style model with the same gradients as cpu, without leaking', async () => {
-    const build = () =>
-      tfl.sequential({
-        layers: [
-          tfl.layers.conv2dTranspose({ filters: 6, kernelSize: 4, strides: 2, padding: 'same', inputShape: [4, 4, 8], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
-          tfl.layers.batchNormalization(),
-          tfl.layers.reLU(),
-          tfl.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
-          tfl.layers.conv2d({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
-          tfl.layers.leakyReLU({ alpha: 0.2 }),
-          tfl.layers.conv2d({ filters: 1, kernelSize: 8, padding: 'valid', activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
-        ],
-      });
-    const zv = randomValues([3, 4, 4, 8], 10);
+    const zv = randomValues(TINY_DCGAN_INPUT, 10);
     const gradients = async (backend: 'cpu' | 'wasm') => {
       await tf.setBackend(backend);
-      const model = build();
-      const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      const z = tf.tensor4d(zv, [3, 4, 4, 8]);
-      const run = () => {
-        const { value, grads } = tf.variableGrads(() => tf.mean(model.apply(z, { training: true }) as tf.Tensor) as tf.Scalar, weights);
-        value.dispose();
-        return tf.concat(weights.map((w) => tf.reshape(grads[w.name], [-1])));
-      };
+      const model = buildTinyDcgan();
+      const z = tf.tensor4d(zv, TINY_DCGAN_INPUT);
+      const run = () => meanOutputGradients(model, z);
       const values = tf.tidy(run).dataSync() as Float32Array;
       const tensors = tf.memory().numTensors;
       tf.dispose(tf.tidy(run));
