@@ -72,25 +72,29 @@ int is_nullish(napi_env env, napi_value v) {
   return t == napi_null || t == napi_undefined;
 }
 
-/* A Float32Array view: pointer to its first element and its length. */
-int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+/* A typed array view of the wanted type: pointer to its first element and its length. */
+static int get_typed_array(napi_env env, napi_value v, napi_typedarray_type wanted, void **data, size_t *len) {
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
   napi_typedarray_type type;
   void *ptr = NULL;
   if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_float32_array) return 0;
+  if (type != wanted) return 0;
+  *data = ptr;
+  return 1;
+}
+
+/* A Float32Array view: pointer to its first element and its length. */
+int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+  void *ptr = NULL;
+  if (!get_typed_array(env, v, napi_float32_array, &ptr, len)) return 0;
   *data = (float *)ptr;
   return 1;
 }
 
 int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  napi_typedarray_type type;
   void *ptr = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_float64_array) return 0;
+  if (!get_typed_array(env, v, napi_float64_array, &ptr, len)) return 0;
   *data = (double *)ptr;
   return 1;
 }
