@@ -103,10 +103,6 @@ function discriminatorForward(discriminator: tfl.LayersModel, images: tf.Tensor,
   return { logits: tf.add(logits, tf.sum(tf.mul(h, embedded), 1, true)), features: h };
 }
 
-/** The --aux-classifier term: the class head's cross-entropy on D's features against the labels. */
-function classLoss(classifier: tfl.LayersModel, features: tf.Tensor, conditions: tf.Tensor2D, weight: number): tf.Scalar {
-  return tf.mul(conditionCrossEntropy(classifier.apply(features) as tf.Tensor2D, conditions), weight) as tf.Scalar;
-}
 
 function toMetrics(values: ArrayLike<number>): StepMetrics {
   const [dLossReal, dLossFake, dAccReal, dAccFake, gLoss] = Array.from(values) as [number, number, number, number, number];
@@ -192,6 +188,14 @@ export class GanStepper {
     });
   }
 
+  /** A loss plus the --aux-classifier term (the class head's cross-entropy on D's features against the labels), where the GAN has a class head. */
+  private withClassLoss(loss: tf.Scalar, features: tf.Tensor, projection: Projection | undefined): tf.Scalar {
+    const classifier = this.gan.classifier;
+    if (!classifier || !projection) return loss;
+    const classLoss = conditionCrossEntropy(classifier.apply(features) as tf.Tensor2D, projection.conditions);
+    return tf.add(loss, tf.mul(classLoss, this.options.auxClassifier ?? 1)) as tf.Scalar;
+  }
+
   /** The projection term's inputs for a batch with these labels (conditional runs only). */
   private projectionFor(conditions: Float32Array | undefined, batch: number): Projection | undefined {
     if (!this.gan.projection) return undefined;
@@ -210,9 +214,7 @@ export class GanStepper {
           batchAccuracy = tf.keep(accuracy(logits, label));
           const loss = discriminatorLoss(this.options.loss ?? 'nonsaturating', logits, label, target);
           // AC-GAN's class head learns the labels of real photos only (fakes' labels are what G was asked, not what it drew).
-          const classifier = this.gan.classifier;
-          if (!classifier || label !== 1 || !projection) return loss;
-          return tf.add(loss, classLoss(classifier, features, projection.conditions, this.options.auxClassifier ?? 1)) as tf.Scalar;
+          return label === 1 ? this.withClassLoss(loss, features, projection) : loss;
         },
         true,
         this.discriminatorVariables,
@@ -231,9 +233,7 @@ export class GanStepper {
           const { logits, features } = discriminatorForward(this.gan.discriminator, toDiscriminator(fakes), projection);
           const loss = generatorLoss(this.options.loss ?? 'nonsaturating', logits);
           // AC-GAN: G also wants D's class head to name the labels it was asked for.
-          const classifier = this.gan.classifier;
-          if (!classifier || !projection) return loss;
-          return tf.add(loss, classLoss(classifier, features, projection.conditions, this.options.auxClassifier ?? 1)) as tf.Scalar;
+          return this.withClassLoss(loss, features, projection);
         },
         true,
         this.generatorVariables,
