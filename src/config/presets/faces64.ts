@@ -21,6 +21,9 @@ export const faces64: Partial<TrainConfig> = {
   diffAugment: ['translation', 'cutout'],
   // Faces on request: one-hot age bucket, gender and race appended to z, projection term in D.
   conditional: true,
+  // AC-GAN's class head on D (Odena et al. 2017): G is also scored on whether D can name the labels it asked for.
+  // With it: FID 0.109 -> 0.088, two-sample 0.977 -> 0.927, gender match 69.6% -> 76.2% (models/README.md).
+  auxClassifier: 0.5,
   // Grids and checkpoints as dcgan64-utkface's run had them.
   sampleEvery: 250,
   sampleCount: 64,
