@@ -16,7 +16,7 @@ export class ProgressBar {
   ) {
     this.bar = new cliProgress.SingleBar(
       {
-        format: `${label} {bar} {value}/{total} | {rate} | ETA {eta_formatted} | {extra}`,
+        format: `${label} {bar} {value}/{total} | {rate} | ETA {eta} | {extra}`,
         stream: process.stderr,
         hideCursor: true,
         noTTYOutput: true,
@@ -33,14 +33,15 @@ export class ProgressBar {
   update(value: number, extra = ''): void {
     if (!this.started) {
       this.startValue = value;
-      this.bar.start(this.total, value, { rate: '', extra });
+      this.bar.start(this.total, value, { rate: '', eta: '-', extra });
       this.started = true;
       return;
     }
     const seconds = (performance.now() - this.startTime) / 1000;
     const perSecond = (value - this.startValue) / Math.max(seconds, 1e-9);
     const rate = perSecond >= 1 ? `${perSecond.toFixed(2)} it/s` : `${(1 / Math.max(perSecond, 1e-9)).toFixed(1)} s/it`;
-    this.bar.update(value, { rate, extra });
+    const eta = perSecond > 0 ? formatEta((this.total - value) / perSecond) : '-';
+    this.bar.update(value, { rate, eta, extra });
   }
 
   /** Prints a line (results to stdout, notes to stderr) above the bar: on a terminal the bar is cleared first and redrawn under it. */
@@ -53,4 +54,19 @@ export class ProgressBar {
     if (this.started) this.bar.stop();
     this.started = false;
   }
+}
+
+/**
+ * A time left as "1h02m", "15m07s" or "42s": rounded to whole seconds first, so never
+ * "15m60s" (cli-progress's own eta_formatted rounds each part apart).
+ */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
 }
