@@ -16,7 +16,7 @@ export class ProgressBar {
   ) {
     this.bar = new cliProgress.SingleBar(
       {
-        format: `${label} {bar} {value}/{total} | {rate} | ETA {eta} | {extra}`,
+        format: `${label} {bar} {value}/{total} | {rate} | ETA {timeLeft} | {extra}`,
         stream: process.stderr,
         hideCursor: true,
         noTTYOutput: true,
@@ -33,15 +33,15 @@ export class ProgressBar {
   update(value: number, extra = ''): void {
     if (!this.started) {
       this.startValue = value;
-      this.bar.start(this.total, value, { rate: '', eta: '-', extra });
+      this.bar.start(this.total, value, { rate: '', timeLeft: '-', extra });
       this.started = true;
       return;
     }
     const seconds = (performance.now() - this.startTime) / 1000;
     const perSecond = (value - this.startValue) / Math.max(seconds, 1e-9);
     const rate = perSecond >= 1 ? `${perSecond.toFixed(2)} it/s` : `${(1 / Math.max(perSecond, 1e-9)).toFixed(1)} s/it`;
-    const eta = perSecond > 0 ? formatEta((this.total - value) / perSecond) : '-';
-    this.bar.update(value, { rate, eta, extra });
+    const timeLeft = perSecond > 0 ? formatEta((this.total - value) / perSecond) : '-';
+    this.bar.update(value, { rate, timeLeft, extra });
   }
 
   /** Prints a line (results to stdout, notes to stderr) above the bar: on a terminal the bar is cleared first and redrawn under it. */
