@@ -21,7 +21,6 @@ export class ProgressBar {
         hideCursor: true,
         noTTYOutput: true,
         notTTYSchedule: 5000,
-        etaBuffer: 20,
         fps: 5,
         // Redrawn on every tick even when unchanged, so that it comes back after print() cleared it.
         forceRedraw: true,

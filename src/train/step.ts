@@ -103,7 +103,6 @@ function discriminatorForward(discriminator: tfl.LayersModel, images: tf.Tensor,
   return { logits: tf.add(logits, tf.sum(tf.mul(h, embedded), 1, true)), features: h };
 }
 
-
 function toMetrics(values: ArrayLike<number>): StepMetrics {
   const [dLossReal, dLossFake, dAccReal, dAccFake, gLoss] = Array.from(values) as [number, number, number, number, number];
   return { dLossReal, dLossFake, dAccReal, dAccFake, dAcc: (dAccReal + dAccFake) / 2, gLoss };
