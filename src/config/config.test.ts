@@ -34,7 +34,7 @@ describe('resolveConfig', () => {
     const { preset: _b, ...dcgan } = resolveConfig('dcgan64');
     const differs = Object.keys(faces).filter((k) => JSON.stringify(faces[k as keyof typeof faces]) !== JSON.stringify(dcgan[k as keyof typeof dcgan]));
     expect(differs.sort()).toEqual(['auxClassifier', 'baseFilters', 'checkpointEvery', 'conditional', 'diffAugment', 'ema', 'flipAugment', 'iterations', 'sampleCount', 'sampleEvery']);
-    expect(faces).toMatchObject({ architecture: 'dcgan', resolution: 64, baseFilters: 32, ema: 0.995, diffAugment: ['translation', 'cutout'], loss: 'nonsaturating', conditional: true, auxClassifier: 1, flipAugment: true, iterations: 2000 });
+    expect(faces).toMatchObject({ architecture: 'dcgan', resolution: 64, baseFilters: 32, ema: 0.995, diffAugment: ['translation', 'cutout'], loss: 'nonsaturating', conditional: true, auxClassifier: 2, flipAugment: true, iterations: 2000 });
   });
 
   it('lets flags override the preset, parsing strings from the command line', () => {
