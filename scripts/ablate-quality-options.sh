@@ -5,11 +5,12 @@ cd "$(dirname "$0")/.."
 LOGS=${LOGS:-runs/ablate500-logs}; mkdir -p "$LOGS"
 D=../shared/data/utkface-crop_part1
 COMMON="--data $D --iterations 500 --sample-every 250 --sample-count 64 --checkpoint-every 250 --threads 1"
+BASE="--preset dcgan64 --base-filters 32 --flip-augment true"
 declare -A OPTS
-OPTS[base]="--preset dcgan64 --base-filters 32 --flip-augment true"
-OPTS[ema]="--preset dcgan64 --base-filters 32 --flip-augment true --ema 0.995"
-OPTS[diffaug]="--preset dcgan64 --base-filters 32 --flip-augment true --diffaugment translation,cutout"
-OPTS[faces64]="--preset faces64 --aux-classifier 0.5"   # the recipe as it was measured (the preset now has 1.0)
+OPTS[base]="$BASE"
+OPTS[ema]="$BASE --ema 0.995"
+OPTS[diffaug]="$BASE --diffaugment translation,cutout"
+OPTS[faces64]="--preset faces64 --aux-classifier 0.5"   # the recipe as it was measured (the preset's class head is 2.0 now)
 for name in base ema diffaug faces64; do
   out=runs/ablate500-$name
   [ -f $out/state.json ] && grep -q finished $out/state.json || node bin/fakeface.js train $COMMON ${OPTS[$name]} --out $out > $LOGS/$name.train.log 2>&1
